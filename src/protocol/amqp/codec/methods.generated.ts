@@ -1132,8 +1132,7 @@ export function decodeMethod(payload: Buffer): AmqpMethod {
     return decodeArgs(r, id);
   } catch (e) {
     if (e instanceof AmqpError && e.replyCode === SYNTAX_ERROR && e.classId === 0) {
-      const text = e.message.slice(e.message.indexOf(' - ') + 3);
-      throw new AmqpError(SYNTAX_ERROR, `malformed ${methodName(id)} arguments: ${text}`, id >>> 16, id & 0xffff);
+      throw new AmqpError(SYNTAX_ERROR, `malformed ${methodName(id)} arguments: ${e.text}`, id >>> 16, id & 0xffff);
     }
     throw e;
   }
