@@ -1,0 +1,43 @@
+#!/usr/bin/env node
+import { ConfigError, loadConfig, USAGE } from '../config.js';
+import { createLogger, setLogLevel } from '../log.js';
+import { Warren } from '../warren.js';
+
+const log = createLogger('cli');
+
+async function start(argv: string[]): Promise<void> {
+  const config = loadConfig(argv);
+  if (config.logLevel) setLogLevel(config.logLevel);
+  const warren = await Warren.start(config);
+  const o = warren.options;
+  // The one line that says the broker is ready (management/metrics come with the operations front-end).
+  process.stdout.write(`Warren ready: AMQP on ${o.host ?? '0.0.0.0'}:${warren.amqpPort}, data in ${o.dataDir} (management port ${o.managementPort}, metrics port ${o.metricsPort} reserved)\n`);
+  let stopping = false;
+  const shutdown = (signal: string): void => {
+    if (stopping) return;
+    stopping = true;
+    log.info('shutting down', { signal });
+    warren.stop('shutdown').then(() => process.exit(0), (err: unknown) => {
+      log.error('shutdown failed', { err });
+      process.exit(1);
+    });
+  };
+  process.on('SIGTERM', () => shutdown('SIGTERM'));
+  process.on('SIGINT', () => shutdown('SIGINT'));
+}
+
+async function main(): Promise<void> {
+  const [command, ...rest] = process.argv.slice(2);
+  if (command === 'start') return start(rest);
+  if (command === undefined || command === 'help' || command === '--help' || command === '-h') {
+    process.stdout.write(USAGE + '\n');
+    if (command === undefined) process.exitCode = 2;
+    return;
+  }
+  throw new ConfigError(`unknown command '${command}' (try 'warren help')`);
+}
+
+main().catch((err: unknown) => {
+  process.stderr.write(`warren: ${err instanceof Error ? err.message : String(err)}\n`);
+  process.exit(err instanceof ConfigError ? 2 : 1);
+});

@@ -1,0 +1,113 @@
+import { readFileSync } from 'node:fs';
+import type { LogLevel } from './log.js';
+import { isLogLevelName } from './log.js';
+import type { WarrenOptions } from './warren.js';
+
+/** A bad configuration value: start-up stops with this one-line message. */
+export class ConfigError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'ConfigError';
+  }
+}
+
+export interface Config extends WarrenOptions {
+  logLevel?: LogLevel;
+}
+
+type Kind = 'port' | 'string' | 'seconds' | 'frameMax' | 'channelMax' | 'logLevel';
+
+/** Every setting: its flag (--amqp-port), environment variable (WARREN_AMQP_PORT) and config-file key (amqp-port). */
+const SETTINGS: { name: string; key: keyof Config; kind: Kind }[] = [
+  { name: 'amqp-port', key: 'amqpPort', kind: 'port' },
+  { name: 'management-port', key: 'managementPort', kind: 'port' },
+  { name: 'metrics-port', key: 'metricsPort', kind: 'port' },
+  { name: 'data-dir', key: 'dataDir', kind: 'string' },
+  { name: 'host', key: 'host', kind: 'string' },
+  { name: 'heartbeat', key: 'heartbeat', kind: 'seconds' },
+  { name: 'frame-max', key: 'frameMax', kind: 'frameMax' },
+  { name: 'channel-max', key: 'channelMax', kind: 'channelMax' },
+  { name: 'log-level', key: 'logLevel', kind: 'logLevel' },
+];
+
+function envName(name: string): string {
+  return `WARREN_${name.toUpperCase().replace(/-/g, '_')}`;
+}
+
+function parseValue(kind: Kind, raw: unknown, where: string): unknown {
+  const text = String(raw);
+  const integer = (min: number, max: number, what: string): number => {
+    const n = typeof raw === 'number' ? raw : /^\s*\d+\s*$/.test(text) ? Number(text) : NaN;
+    if (!Number.isInteger(n) || n < min || n > max) throw new ConfigError(`${where}: '${text}' is not ${what} (${min}..${max})`);
+    return n;
+  };
+  switch (kind) {
+    case 'port': return integer(0, 65535, 'a valid port');
+    case 'seconds': return integer(0, 65535, 'a number of seconds');
+    case 'frameMax': return integer(4096, 1 << 30, 'a valid frame size');
+    case 'channelMax': return integer(1, 65535, 'a valid channel count');
+    case 'logLevel':
+      if (!isLogLevelName(text)) throw new ConfigError(`${where}: '${text}' is not a log level (debug, info, warn, error, silent)`);
+      return text;
+    case 'string':
+      if (typeof raw !== 'string' || raw === '') throw new ConfigError(`${where}: expected a non-empty string`);
+      return raw;
+  }
+}
+
+/**
+ * Builds the configuration from, in rising precedence: defaults, the config file (--config FILE or
+ * WARREN_CONFIG, JSON with the flag names as keys), environment variables, command-line flags.
+ * Any unknown flag or key, or bad value, throws a ConfigError that names it.
+ */
+export function loadConfig(argv: string[], env: NodeJS.ProcessEnv = process.env): Config {
+  const flags = new Map<string, string>();
+  let configFile = env.WARREN_CONFIG;
+  for (let i = 0; i < argv.length; i++) {
+    const arg = argv[i]!;
+    if (!arg.startsWith('--')) throw new ConfigError(`unexpected argument '${arg}'`);
+    const eq = arg.indexOf('=');
+    const name = eq > 0 ? arg.slice(2, eq) : arg.slice(2);
+    const value = eq > 0 ? arg.slice(eq + 1) : argv[++i];
+    if (value === undefined) throw new ConfigError(`--${name} needs a value`);
+    if (name === 'config') configFile = value;
+    else if (SETTINGS.some((s) => s.name === name)) flags.set(name, value);
+    else throw new ConfigError(`unknown option --${name}`);
+  }
+  const config: Record<string, unknown> = {};
+  if (configFile) {
+    let parsed: unknown;
+    try {
+      parsed = JSON.parse(readFileSync(configFile, 'utf8'));
+    } catch (err) {
+      throw new ConfigError(`config file ${configFile}: ${(err as Error).message}`);
+    }
+    if (!parsed || typeof parsed !== 'object' || Array.isArray(parsed)) throw new ConfigError(`config file ${configFile}: expected a JSON object`);
+    for (const [key, raw] of Object.entries(parsed)) {
+      const s = SETTINGS.find((x) => x.name === key);
+      if (!s) throw new ConfigError(`config file ${configFile}: unknown setting '${key}'`);
+      config[s.key] = parseValue(s.kind, raw, `config file ${configFile}: ${key}`);
+    }
+  }
+  for (const s of SETTINGS) {
+    const fromEnv = env[envName(s.name)];
+    if (fromEnv !== undefined && fromEnv !== '') config[s.key] = parseValue(s.kind, fromEnv, envName(s.name));
+    const fromFlag = flags.get(s.name);
+    if (fromFlag !== undefined) config[s.key] = parseValue(s.kind, fromFlag, `--${s.name}`);
+  }
+  return config as Config;
+}
+
+export const USAGE = `Usage: warren start [options]
+
+Options (each also settable as WARREN_<NAME> in the environment, or in a JSON --config file):
+  --amqp-port N        AMQP 0-9-1 port (default 5672)
+  --management-port N  management HTTP port (default 15672)
+  --metrics-port N     Prometheus metrics port (default 15692)
+  --data-dir DIR       data directory (default ./data)
+  --host ADDR          interface to listen on (default: all)
+  --heartbeat S        heartbeat proposed to clients, seconds (default 60)
+  --frame-max N        largest frame, bytes (default 131072)
+  --channel-max N      channels per connection (default 2047)
+  --log-level L        debug | info | warn | error | silent (default info)
+  --config FILE        JSON file with any of the settings above`;

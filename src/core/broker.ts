@@ -1,0 +1,98 @@
+import type { QueueStore } from '../store/queue-store.js';
+import { MemoryQueueStore } from '../store/memory/memory-queue-store.js';
+import type { Definitions } from '../store/definitions-store.js';
+import { DefinitionsStore } from '../store/definitions-store.js';
+import { createLogger } from '../log.js';
+import { UserRegistry } from './users.js';
+import type { VhostHost } from './vhost.js';
+import { VirtualHost } from './vhost.js';
+
+const log = createLogger('broker');
+
+export interface BrokerOptions {
+  dataDir: string;
+}
+
+/**
+ * The broker core: vhosts (each owning its exchanges, queues and bindings), users, and the
+ * durable definitions. Protocol front-ends talk to it; it never imports a protocol.
+ */
+export class Broker implements VhostHost {
+  readonly vhosts = new Map<string, VirtualHost>();
+  readonly users = new UserRegistry();
+  readonly #definitions: DefinitionsStore;
+  #loading = false;
+
+  constructor(options: BrokerOptions) {
+    this.#definitions = new DefinitionsStore(options.dataDir);
+    this.vhosts.set('/', new VirtualHost('/', this));
+    this.#restoreDefinitions();
+  }
+
+  getVhost(name: string): VirtualHost | undefined {
+    return this.vhosts.get(name);
+  }
+
+  createQueueStore(_vhost: string, _queue: string, _durable: boolean): QueueStore {
+    // Messages live in memory until the durable store lands (design.md, "The message store").
+    return new MemoryQueueStore();
+  }
+
+  definitionsChanged(): void {
+    if (this.#loading) return;
+    this.#definitions.save(this.#collectDefinitions());
+  }
+
+  #collectDefinitions(): Definitions {
+    const defs: Definitions = { vhosts: [], exchanges: [], queues: [], bindings: [] };
+    for (const vhost of this.vhosts.values()) {
+      defs.vhosts.push({ name: vhost.name });
+      for (const ex of vhost.exchanges.values()) {
+        if (!ex.durable || ex.name === '' || ex.name.startsWith('amq.')) continue;
+        defs.exchanges.push({ vhost: vhost.name, name: ex.name, type: ex.type, durable: true,
+          auto_delete: ex.autoDelete, internal: ex.internal, arguments: ex.arguments });
+      }
+      for (const q of vhost.queues.values()) {
+        if (!q.durable || q.exclusive) continue;
+        defs.queues.push({ vhost: vhost.name, name: q.name, durable: true, auto_delete: q.autoDelete, arguments: q.arguments });
+      }
+      for (const ex of vhost.exchanges.values()) {
+        if (!ex.durable) continue;
+        for (const b of ex.bindings()) {
+          const d = b.destination;
+          const durable = d.kind === 'queue' ? d.durable && !d.exclusive : d.durable;
+          if (!durable) continue;
+          defs.bindings.push({ vhost: vhost.name, source: ex.name, destination: d.name, destination_type: d.kind,
+            routing_key: b.routingKey, arguments: b.arguments });
+        }
+      }
+    }
+    return defs;
+  }
+
+  #restoreDefinitions(): void {
+    const defs = this.#definitions.load();
+    if (!defs) return;
+    this.#loading = true;
+    try {
+      for (const v of defs.vhosts) if (!this.vhosts.has(v.name)) this.vhosts.set(v.name, new VirtualHost(v.name, this));
+      for (const e of defs.exchanges) {
+        this.vhosts.get(e.vhost)?.declareExchange(e.name, e.type,
+          { durable: true, autoDelete: e.auto_delete, internal: e.internal, arguments: e.arguments }, false);
+      }
+      for (const q of defs.queues) {
+        this.vhosts.get(q.vhost)?.declareQueue(q.name,
+          { durable: true, exclusive: false, autoDelete: q.auto_delete, arguments: q.arguments, owner: null }, false);
+      }
+      for (const b of defs.bindings) {
+        const vhost = this.vhosts.get(b.vhost);
+        const source = vhost?.exchanges.get(b.source);
+        const dest = b.destination_type === 'queue' ? vhost?.queues.get(b.destination) : vhost?.exchanges.get(b.destination);
+        if (vhost && source && dest) vhost.bind(source, dest, b.routing_key, b.arguments);
+      }
+    } finally {
+      this.#loading = false;
+    }
+    log.info('definitions restored', { exchanges: defs.exchanges.length, queues: defs.queues.length, bindings: defs.bindings.length });
+  }
+}

@@ -1,0 +1,43 @@
+import type { FieldTable } from '../protocol/amqp/codec/field-table.js';
+import { tablesEqual } from '../protocol/amqp/codec/field-table.js';
+import { BrokerError } from './broker-error.js';
+import { PRECONDITION_FAILED } from './reply-codes.js';
+
+/**
+ * Re-declaring an existing queue or exchange must use equivalent settings, or the declare fails
+ * with 406 PRECONDITION_FAILED naming the first setting that differs (RabbitMQ's wording).
+ */
+export function assertEquivalent(what: string, vhost: string, arg: string, received: unknown, current: unknown): void {
+  if (received === current) return;
+  throw new BrokerError(PRECONDITION_FAILED,
+    `inequivalent arg '${arg}' for ${what} in vhost '${vhost}': received '${received}' but current is '${current}'`);
+}
+
+/**
+ * Only the arguments that change behaviour take part in the check, as in RabbitMQ; unknown
+ * x-arguments are stored but never make a re-declare fail.
+ */
+export const QUEUE_CHECKED_ARGS = [
+  'x-expires', 'x-message-ttl', 'x-dead-letter-exchange', 'x-dead-letter-routing-key',
+  'x-max-length', 'x-max-length-bytes', 'x-max-priority', 'x-overflow', 'x-queue-mode',
+  'x-queue-type', 'x-single-active-consumer', 'x-delivery-limit', 'x-queue-master-locator',
+];
+export const EXCHANGE_CHECKED_ARGS = ['alternate-exchange'];
+
+export function assertArgsEquivalent(what: string, vhost: string, keys: readonly string[],
+  received: FieldTable, current: FieldTable): void {
+  for (const key of keys) {
+    const r = received[key];
+    const c = current[key];
+    if (r === undefined && c === undefined) continue;
+    if (r !== undefined && c !== undefined && tablesEqual({ v: r }, { v: c })) continue;
+    throw new BrokerError(PRECONDITION_FAILED,
+      `inequivalent arg '${key}' for ${what} in vhost '${vhost}': received ${describe(r)} but current is ${describe(c)}`);
+  }
+}
+
+function describe(v: unknown): string {
+  if (v === undefined) return 'none';
+  if (typeof v === 'object' && v !== null && 'value' in v) return `the value '${String((v as { value: unknown }).value)}'`;
+  return `the value '${String(v)}'`;
+}

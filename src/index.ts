@@ -1,0 +1,6 @@
+export { Warren, DEFAULTS } from './warren.js';
+export type { WarrenOptions } from './warren.js';
+export { Broker } from './core/broker.js';
+export { BrokerError } from './core/broker-error.js';
+export { loadConfig, ConfigError } from './config.js';
+export { setLogLevel } from './log.js';

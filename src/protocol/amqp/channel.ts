@@ -1,0 +1,409 @@
+import { randomBytes } from 'node:crypto';
+import { BrokerError } from '../../core/broker-error.js';
+import type { Exchange } from '../../core/exchange/exchange.js';
+import { Message } from '../../core/message.js';
+import type { Queue } from '../../core/queue/queue.js';
+import type { VirtualHost } from '../../core/vhost.js';
+import { AmqpError } from './amqp-error.js';
+import { decodeContentHeader } from './codec/content-header.js';
+import { FRAME_BODY, FRAME_HEADER, FRAME_METHOD } from './codec/frame-types.js';
+import type { AmqpMethod } from './codec/methods.generated.js';
+import * as M from './codec/methods.generated.js';
+import { decodeProperties, encodeProperties } from './codec/properties.js';
+import type { AmqpConnection } from './connection.js';
+import type { DeliveryChannel } from './deliveries.js';
+import { ChannelConsumer, Deliveries } from './deliveries.js';
+import type { ReplyTarget } from './direct-reply-to.js';
+import { deliverReply, hasReplyTo, registerReplyTarget, REPLY_TO_PREFIX, REPLY_TO_QUEUE, unregisterReplyTarget } from './direct-reply-to.js';
+import { handleTopologyMethod } from './channel-topology.js';
+import {
+  ACCESS_REFUSED, CHANNEL_ERROR, COMMAND_INVALID, FRAME_ERROR, NO_ROUTE, NOT_ALLOWED, NOT_FOUND, NOT_IMPLEMENTED,
+  PRECONDITION_FAILED, UNEXPECTED_FRAME,
+} from './reply-codes.js';
+
+/** RabbitMQ's default max_message_size (128 MiB); larger messages are refused with 406. */
+const MAX_MESSAGE_SIZE = 128 * 1024 * 1024;
+
+interface TxPublish { exchange: Exchange; message: Message; mandatory: boolean }
+interface TxSettle { tag: number; multiple: boolean; reject: boolean; requeue: boolean }
+
+/** Queues routed to by one publish; reused across publishes (hot path, no allocation). */
+const routed = new Set<Queue>();
+
+/**
+ * One AMQP channel (§2.2.5): content assembly of publishes (method → header → body frames),
+ * routing, publisher confirms, transactions, consumers and acks. Errors it raises close only this
+ * channel (soft, 4xx) or the whole connection (hard, 5xx), as §1.4.2.5 says.
+ */
+export class Channel implements DeliveryChannel, ReplyTarget {
+  readonly id: number;
+  readonly conn: AmqpConnection;
+  readonly vhost: VirtualHost;
+  readonly deliveries: Deliveries;
+  readonly consumers = new Map<string, ChannelConsumer>();
+  /** The last queue declared on this channel, used where a method names queue "" (§1.7.2.x). */
+  lastQueue = '';
+  #state: 'open' | 'closing' | 'closed' = 'open';
+  #flow = true;
+  #methodId = 0;
+  // content assembly
+  #publish: M.BasicPublish | undefined;
+  #exchange: Exchange | undefined;
+  #content: Buffer | undefined; // properties followed by body, one allocation
+  #propsLength = 0;
+  #bodyReceived = 0;
+  #awaiting: 'method' | 'header' | 'body' = 'method';
+  // confirms and transactions
+  #confirm = false;
+  #publishSeq = 0;
+  #confirmedSeq = 0;
+  #confirmScheduled = false;
+  #tx: { publishes: TxPublish[]; settles: TxSettle[] } | undefined;
+  // direct reply-to
+  #replyToken: string | undefined;
+  #replyConsumerTag = '';
+
+  constructor(conn: AmqpConnection, id: number) {
+    this.conn = conn;
+    this.id = id;
+    this.vhost = conn.vhost!;
+    this.deliveries = new Deliveries(this);
+  }
+
+  get canDeliver(): boolean {
+    return this.#state === 'open' && this.#flow && this.conn.writable;
+  }
+
+  /** One frame for this channel. Soft errors close the channel; hard ones propagate to the connection. */
+  onFrame(type: number, payload: Buffer): void {
+    if (this.#state !== 'open') {
+      // §1.5.2.5: after channel.close, only close / close-ok matter.
+      if (type === FRAME_METHOD) this.#onMethodWhileClosing(M.decodeMethod(payload));
+      return;
+    }
+    try {
+      if (type === FRAME_METHOD) {
+        if (this.#awaiting !== 'method') {
+          throw new AmqpError(UNEXPECTED_FRAME, `expected content ${this.#awaiting} frame, got a method frame`);
+        }
+        const m = M.decodeMethod(payload);
+        this.#methodId = m.id;
+        this.#onMethod(m);
+      } else if (type === FRAME_HEADER) this.#onHeader(payload);
+      else if (type === FRAME_BODY) this.#onBody(payload);
+      else throw new AmqpError(FRAME_ERROR, `unknown frame type ${type}`);
+    } catch (err) {
+      if (!(err instanceof BrokerError)) throw err;
+      if (err.isConnectionError) this.conn.connectionError(err, this.#methodId);
+      else this.closeWithError(err);
+    }
+  }
+
+  #onMethodWhileClosing(m: AmqpMethod): void {
+    if (m.id === M.CHANNEL_CLOSE_OK) this.#finish();
+    else if (m.id === M.CHANNEL_CLOSE) {
+      this.conn.outbox.writeMethod(this.id, { id: M.CHANNEL_CLOSE_OK });
+      this.#finish();
+    }
+  }
+
+  #onMethod(m: AmqpMethod): void {
+    const out = this.conn.outbox;
+    switch (m.id) {
+      case M.BASIC_PUBLISH: return this.#onPublish(m);
+      case M.BASIC_ACK: return this.#settle(m.deliveryTag, m.multiple, false, false);
+      case M.BASIC_NACK: return this.#settle(m.deliveryTag, m.multiple, true, m.requeue);
+      case M.BASIC_REJECT: return this.#settle(m.deliveryTag, false, true, m.requeue);
+      case M.BASIC_CONSUME: return this.#onConsume(m);
+      case M.BASIC_CANCEL: return this.#onCancel(m);
+      case M.BASIC_GET: return this.#onGet(m);
+      case M.BASIC_QOS: return this.#onQos(m);
+      case M.BASIC_RECOVER:
+        this.deliveries.recover(m.requeue);
+        out.writeMethod(this.id, { id: M.BASIC_RECOVER_OK });
+        return this.resumeDeliveries();
+      case M.BASIC_RECOVER_ASYNC:
+        return this.deliveries.recover(m.requeue);
+      case M.CHANNEL_FLOW:
+        this.#flow = m.active;
+        out.writeMethod(this.id, { id: M.CHANNEL_FLOW_OK, active: m.active });
+        if (m.active) this.resumeDeliveries();
+        return;
+      case M.CHANNEL_FLOW_OK: return;
+      case M.CHANNEL_CLOSE:
+        this.release();
+        out.writeMethod(this.id, { id: M.CHANNEL_CLOSE_OK });
+        return this.#finish();
+      case M.CHANNEL_OPEN:
+        throw new AmqpError(CHANNEL_ERROR, `second 'channel.open' seen on channel ${this.id}`);
+      case M.ACCESS_REQUEST:
+        return out.writeMethod(this.id, { id: M.ACCESS_REQUEST_OK, ticket: 1 });
+      case M.CONFIRM_SELECT:
+        if (this.#tx) throw new BrokerError(PRECONDITION_FAILED, 'cannot switch from tx to confirm mode');
+        this.#confirm = true;
+        if (!m.nowait) out.writeMethod(this.id, { id: M.CONFIRM_SELECT_OK });
+        return;
+      case M.TX_SELECT:
+        if (this.#confirm) throw new BrokerError(PRECONDITION_FAILED, 'cannot switch from confirm to tx mode');
+        this.#tx ??= { publishes: [], settles: [] };
+        return out.writeMethod(this.id, { id: M.TX_SELECT_OK });
+      case M.TX_COMMIT: return this.#commit();
+      case M.TX_ROLLBACK:
+        if (!this.#tx) throw new BrokerError(PRECONDITION_FAILED, 'channel is not transactional');
+        this.#tx = { publishes: [], settles: [] };
+        return out.writeMethod(this.id, { id: M.TX_ROLLBACK_OK });
+    }
+    if (handleTopologyMethod(this, m)) return;
+    throw new AmqpError(COMMAND_INVALID, `method '${M.methodName(m.id)}' is not allowed from a client`);
+  }
+
+  // ---- publishing ----
+
+  #onPublish(m: M.BasicPublish): void {
+    if (m.immediate) throw new AmqpError(NOT_IMPLEMENTED, 'immediate=true');
+    const ex = this.vhost.getExchange(m.exchange);
+    if (ex.internal) {
+      throw new BrokerError(ACCESS_REFUSED, `cannot publish to internal exchange '${m.exchange}' in vhost '${this.vhost.name}'`);
+    }
+    this.#publish = m;
+    this.#exchange = ex;
+    this.#awaiting = 'header';
+  }
+
+  #onHeader(payload: Buffer): void {
+    if (this.#awaiting !== 'header') throw new AmqpError(UNEXPECTED_FRAME, 'content header frame without basic.publish');
+    const h = decodeContentHeader(payload);
+    if (h.classId !== 60) throw new AmqpError(FRAME_ERROR, `content header for class ${h.classId}, expected 60 (basic)`);
+    if (h.bodySize > MAX_MESSAGE_SIZE) {
+      this.#awaiting = 'method';
+      throw new BrokerError(PRECONDITION_FAILED, `message size ${h.bodySize} is larger than configured max size ${MAX_MESSAGE_SIZE}`);
+    }
+    // Copy properties and body into one allocation: the socket's read buffer must not be retained.
+    const props = h.rawProperties;
+    const content = Buffer.allocUnsafe(props.length + h.bodySize);
+    props.copy(content, 0);
+    this.#content = content;
+    this.#propsLength = props.length;
+    this.#bodyReceived = 0;
+    if (h.bodySize === 0) this.#completePublish();
+    else this.#awaiting = 'body';
+  }
+
+  #onBody(payload: Buffer): void {
+    if (this.#awaiting !== 'body') throw new AmqpError(UNEXPECTED_FRAME, 'content body frame without a content header');
+    const content = this.#content!;
+    const at = this.#propsLength + this.#bodyReceived;
+    if (at + payload.length > content.length) {
+      throw new AmqpError(FRAME_ERROR, `content body exceeds the ${content.length - this.#propsLength} bytes announced in its header`);
+    }
+    payload.copy(content, at);
+    this.#bodyReceived += payload.length;
+    if (at + payload.length === content.length) this.#completePublish();
+  }
+
+  #completePublish(): void {
+    const m = this.#publish!;
+    const content = this.#content!;
+    const message = new Message(m.exchange, m.routingKey, content.subarray(0, this.#propsLength), content.subarray(this.#propsLength));
+    const ex = this.#exchange!;
+    this.#awaiting = 'method';
+    this.#publish = undefined;
+    this.#exchange = undefined;
+    this.#content = undefined;
+    if (hasReplyTo(message.rawProperties)) this.#rewriteReplyTo(message);
+    if (this.#tx) {
+      this.#tx.publishes.push({ exchange: ex, message, mandatory: m.mandatory });
+      return;
+    }
+    this.#route(ex, message, m.mandatory);
+    if (this.#confirm) {
+      this.#publishSeq++;
+      if (!this.#confirmScheduled) {
+        this.#confirmScheduled = true;
+        process.nextTick(sendConfirms, this);
+      }
+    }
+  }
+
+  #route(ex: Exchange, message: Message, mandatory: boolean): void {
+    if (ex === this.vhost.defaultExchange && message.routingKey.startsWith(REPLY_TO_PREFIX)) {
+      if (!deliverReply(message.routingKey, message) && mandatory) this.#return(message);
+      return;
+    }
+    this.vhost.route(ex, message, routed);
+    if (routed.size === 0) {
+      if (mandatory) this.#return(message);
+      return;
+    }
+    for (const q of routed) q.enqueue(message);
+    routed.clear();
+  }
+
+  #return(message: Message): void {
+    this.conn.outbox.writeReturn(this.id, NO_ROUTE, 'NO_ROUTE', message.exchange, message.routingKey, message.rawProperties, message.body);
+  }
+
+  /** Publisher confirms for everything published so far: one basic.ack with multiple (§ confirms). */
+  flushConfirms(): void {
+    this.#confirmScheduled = false;
+    if (this.#state !== 'open' || this.#publishSeq === this.#confirmedSeq) return;
+    const multiple = this.#publishSeq - this.#confirmedSeq > 1;
+    this.#confirmedSeq = this.#publishSeq;
+    this.conn.outbox.writeMethod(this.id, { id: M.BASIC_ACK, deliveryTag: this.#publishSeq, multiple });
+  }
+
+  #commit(): void {
+    const tx = this.#tx;
+    if (!tx) throw new BrokerError(PRECONDITION_FAILED, 'channel is not transactional');
+    this.#tx = { publishes: [], settles: [] };
+    for (const p of tx.publishes) this.#route(p.exchange, p.message, p.mandatory);
+    for (const s of tx.settles) {
+      if (s.reject) this.deliveries.reject(s.tag, s.multiple, s.requeue);
+      else this.deliveries.ack(s.tag, s.multiple);
+    }
+    this.conn.outbox.writeMethod(this.id, { id: M.TX_COMMIT_OK });
+    this.resumeDeliveries();
+  }
+
+  // ---- direct reply-to ----
+
+  /** A request asks for a direct reply: point reply_to at this channel's reply consumer. */
+  #rewriteReplyTo(message: Message): void {
+    const props = message.properties;
+    if (props.replyTo !== REPLY_TO_QUEUE) return;
+    if (!this.#replyToken) throw new BrokerError(PRECONDITION_FAILED, 'fast reply consumer does not exist');
+    const next = { ...props, replyTo: REPLY_TO_PREFIX + this.#replyToken };
+    message.setProperties(encodeProperties(next), next);
+  }
+
+  deliverReply(message: Message): boolean {
+    if (this.#state !== 'open') return false;
+    const tag = this.deliveries.nextTag();
+    this.writeDeliver(this.#replyConsumerTag, tag, false, message);
+    return true;
+  }
+
+  // ---- consumers and acks ----
+
+  #onConsume(m: M.BasicConsume): void {
+    const queueName = m.queue === '' ? this.#lastQueueName() : m.queue;
+    const tag = m.consumerTag === '' ? `amq.ctag-${randomBytes(16).toString('base64url')}` : m.consumerTag;
+    if (this.consumers.has(tag) || (this.#replyToken && tag === this.#replyConsumerTag)) {
+      throw new AmqpError(NOT_ALLOWED, `attempt to reuse consumer tag '${tag}'`);
+    }
+    if (queueName === REPLY_TO_QUEUE) {
+      if (!m.noAck) throw new BrokerError(PRECONDITION_FAILED, 'reply consumer cannot acknowledge');
+      if (this.#replyToken) throw new BrokerError(PRECONDITION_FAILED, 'reply consumer already set');
+      this.#replyToken = registerReplyTarget(this);
+      this.#replyConsumerTag = tag;
+      if (!m.nowait) this.conn.outbox.writeMethod(this.id, { id: M.BASIC_CONSUME_OK, consumerTag: tag });
+      return;
+    }
+    const queue = this.vhost.getQueue(queueName, this.conn);
+    queue.assertCanConsume(m.exclusive);
+    const consumer = new ChannelConsumer(this.deliveries, queue, tag, m.noAck, m.exclusive);
+    this.consumers.set(tag, consumer);
+    // consume-ok goes out before the first delivery (§1.8.3.3)
+    if (!m.nowait) this.conn.outbox.writeMethod(this.id, { id: M.BASIC_CONSUME_OK, consumerTag: tag });
+    queue.addConsumer(consumer);
+  }
+
+  #onCancel(m: M.BasicCancel): void {
+    const consumer = this.consumers.get(m.consumerTag);
+    if (consumer) {
+      this.consumers.delete(m.consumerTag);
+      consumer.queue.removeConsumer(consumer);
+    } else if (this.#replyToken && m.consumerTag === this.#replyConsumerTag) {
+      unregisterReplyTarget(this.#replyToken);
+      this.#replyToken = undefined;
+    }
+    if (!m.nowait) this.conn.outbox.writeMethod(this.id, { id: M.BASIC_CANCEL_OK, consumerTag: m.consumerTag });
+  }
+
+  #onGet(m: M.BasicGet): void {
+    const queue = this.vhost.getQueue(m.queue === '' ? this.#lastQueueName() : m.queue, this.conn);
+    const entry = queue.get();
+    if (!entry) {
+      this.conn.outbox.writeMethod(this.id, { id: M.BASIC_GET_EMPTY });
+      return;
+    }
+    const tag = this.deliveries.trackGet(queue, entry, m.noAck);
+    const msg = entry.message;
+    this.conn.outbox.writeGetOk(this.id, tag, entry.redelivered, msg.exchange, msg.routingKey,
+      queue.messageCount, msg.rawProperties, msg.body);
+  }
+
+  #onQos(m: M.BasicQos): void {
+    if (m.prefetchSize !== 0) throw new AmqpError(NOT_IMPLEMENTED, `prefetch_size!=0 (${m.prefetchSize})`);
+    if (m.global) this.deliveries.channelPrefetch = m.prefetchCount;
+    else this.deliveries.consumerPrefetch = m.prefetchCount;
+    this.conn.outbox.writeMethod(this.id, { id: M.BASIC_QOS_OK });
+    this.resumeDeliveries();
+  }
+
+  #settle(tag: number, multiple: boolean, reject: boolean, requeue: boolean): void {
+    if (this.#tx) {
+      this.#tx.settles.push({ tag, multiple, reject, requeue });
+      return;
+    }
+    if (reject) this.deliveries.reject(tag, multiple, requeue);
+    else this.deliveries.ack(tag, multiple);
+    this.resumeDeliveries();
+  }
+
+  writeDeliver(consumerTag: string, deliveryTag: number, redelivered: boolean, message: Message): void {
+    this.conn.outbox.writeDeliver(this.id, consumerTag, deliveryTag, redelivered, message.exchange,
+      message.routingKey, message.rawProperties, message.body);
+  }
+
+  /** Capacity came back (ack, qos, flow, socket drained): let our consumers' queues deliver. */
+  resumeDeliveries(): void {
+    if (!this.canDeliver) return;
+    for (const c of this.consumers.values()) c.queue.drain();
+  }
+
+  consumerCancelledByServer(consumer: ChannelConsumer): void {
+    this.consumers.delete(consumer.tag);
+    if (this.#state === 'open' && this.conn.consumerCancelNotify) {
+      this.conn.outbox.writeMethod(this.id, { id: M.BASIC_CANCEL, consumerTag: consumer.tag, nowait: true });
+    }
+  }
+
+  #lastQueueName(): string {
+    if (this.lastQueue === '') throw new BrokerError(NOT_FOUND, 'no previously declared queue');
+    return this.lastQueue;
+  }
+
+  // ---- closing ----
+
+  /** Server-initiated channel.close for a soft error (§1.5.2.5). */
+  closeWithError(err: BrokerError): void {
+    if (this.#state !== 'open') return;
+    this.release();
+    this.#state = 'closing';
+    const classId = err instanceof AmqpError && err.classId ? err.classId : this.#methodId >>> 16;
+    const methodId = err instanceof AmqpError && err.classId ? err.methodId : this.#methodId & 0xffff;
+    this.conn.outbox.writeMethod(this.id, { id: M.CHANNEL_CLOSE, replyCode: err.replyCode, replyText: err.message, classId, methodId });
+  }
+
+  /** Gives back everything the channel holds: consumers cancelled, unacked messages requeued. */
+  release(): void {
+    if (this.#state === 'closed') return;
+    if (this.#state === 'open') this.#state = 'closing';
+    for (const c of this.consumers.values()) c.queue.removeConsumer(c);
+    this.consumers.clear();
+    if (this.#replyToken) unregisterReplyTarget(this.#replyToken);
+    this.#replyToken = undefined;
+    this.#tx = undefined;
+    this.deliveries.requeueAll();
+  }
+
+  #finish(): void {
+    this.#state = 'closed';
+    this.conn.channelClosed(this.id);
+  }
+}
+
+function sendConfirms(ch: Channel): void {
+  ch.flushConfirms();
+}

@@ -1,0 +1,158 @@
+import { BrokerError } from '../../core/broker-error.js';
+import type { Message } from '../../core/message.js';
+import type { Consumer } from '../../core/queue/consumer.js';
+import type { Queue } from '../../core/queue/queue.js';
+import type { QueueEntry } from '../../store/queue-store.js';
+import { NOT_IMPLEMENTED, PRECONDITION_FAILED } from './reply-codes.js';
+
+/** What a delivery needs from its channel. */
+export interface DeliveryChannel {
+  readonly id: number;
+  /** Open, flow on, and the socket keeps up. */
+  readonly canDeliver: boolean;
+  writeDeliver(consumerTag: string, deliveryTag: number, redelivered: boolean, message: Message): void;
+  consumerCancelledByServer(consumer: ChannelConsumer): void;
+}
+
+/** A message out for delivery on this channel, awaiting ack/nack/reject (`consumer` null for basic.get). */
+interface Unacked {
+  readonly queue: Queue;
+  readonly entry: QueueEntry;
+  readonly consumer: ChannelConsumer | null;
+}
+
+/** A basic.consume subscription: the queue's Consumer, with its own prefetch window. */
+export class ChannelConsumer implements Consumer {
+  readonly tag: string;
+  readonly noAck: boolean;
+  readonly exclusive: boolean;
+  readonly queue: Queue;
+  /** Per-consumer prefetch (basic.qos global=false at the time of consume); 0 = unlimited. */
+  readonly prefetch: number;
+  unacked = 0;
+  readonly #deliveries: Deliveries;
+
+  constructor(deliveries: Deliveries, queue: Queue, tag: string, noAck: boolean, exclusive: boolean) {
+    this.#deliveries = deliveries;
+    this.queue = queue;
+    this.tag = tag;
+    this.noAck = noAck;
+    this.exclusive = exclusive;
+    this.prefetch = deliveries.consumerPrefetch;
+  }
+
+  canAccept(): boolean {
+    return this.#deliveries.canAccept(this);
+  }
+
+  deliver(queue: Queue, entry: QueueEntry): void {
+    this.#deliveries.deliver(this, queue, entry);
+  }
+
+  cancelledByServer(): void {
+    this.#deliveries.channel.consumerCancelledByServer(this);
+  }
+}
+
+/**
+ * A channel's delivery state (§1.8.3): delivery tags, the messages out for delivery, and the
+ * prefetch windows of basic.qos, interpreted as RabbitMQ does (per_consumer_qos): global=false sets
+ * the limit of each consumer created afterwards, global=true a limit shared by the whole channel.
+ */
+export class Deliveries {
+  readonly channel: DeliveryChannel;
+  /** Map iteration order is insertion order, which is delivery-tag order: "multiple" walks from the front. */
+  readonly #unacked = new Map<number, Unacked>();
+  #lastTag = 0;
+  consumerPrefetch = 0;
+  channelPrefetch = 0;
+
+  constructor(channel: DeliveryChannel) {
+    this.channel = channel;
+  }
+
+  get unackedCount(): number {
+    return this.#unacked.size;
+  }
+
+  canAccept(c: ChannelConsumer): boolean {
+    if (!this.channel.canDeliver) return false;
+    if (c.noAck) return true;
+    if (c.prefetch !== 0 && c.unacked >= c.prefetch) return false;
+    return this.channelPrefetch === 0 || this.#unacked.size < this.channelPrefetch;
+  }
+
+  deliver(c: ChannelConsumer, queue: Queue, entry: QueueEntry): void {
+    const tag = ++this.#lastTag;
+    if (!c.noAck) {
+      this.#unacked.set(tag, { queue, entry, consumer: c });
+      c.unacked++;
+    }
+    this.channel.writeDeliver(c.tag, tag, entry.redelivered, entry.message);
+  }
+
+  /** basic.get: returns the delivery tag; tracks the entry unless no-ack. */
+  trackGet(queue: Queue, entry: QueueEntry, noAck: boolean): number {
+    const tag = ++this.#lastTag;
+    if (noAck) queue.ack(entry);
+    else this.#unacked.set(tag, { queue, entry, consumer: null });
+    return tag;
+  }
+
+  /** A delivery that bypassed any queue (direct reply-to): just a tag. */
+  nextTag(): number {
+    return ++this.#lastTag;
+  }
+
+  /** basic.ack (§1.8.3.13): multiple with tag 0 means every outstanding delivery. */
+  ack(tag: number, multiple: boolean): void {
+    this.#settle(tag, multiple, false, false);
+  }
+
+  /** basic.nack / basic.reject: requeue puts messages back at their position, redelivered. */
+  reject(tag: number, multiple: boolean, requeue: boolean): void {
+    this.#settle(tag, multiple, true, requeue);
+  }
+
+  #settle(tag: number, multiple: boolean, rejected: boolean, requeue: boolean): void {
+    if (multiple) {
+      if (tag > this.#lastTag) throw unknownTag(tag);
+      // Collect first: a requeued message may be redelivered (with a new tag) while we settle.
+      const done: Unacked[] = [];
+      for (const [t, u] of this.#unacked) {
+        if (tag !== 0 && t > tag) break;
+        this.#unacked.delete(t);
+        done.push(u);
+      }
+      for (const u of done) settleOne(u, rejected, requeue);
+    } else {
+      const u = this.#unacked.get(tag);
+      if (!u) throw unknownTag(tag);
+      this.#unacked.delete(tag);
+      settleOne(u, rejected, requeue);
+    }
+  }
+
+  /** basic.recover: RabbitMQ only supports requeue=true (redelivery to any consumer). */
+  recover(requeue: boolean): void {
+    if (!requeue) throw new BrokerError(NOT_IMPLEMENTED, 'requeue=false');
+    this.requeueAll();
+  }
+
+  /** Returns every outstanding delivery to its queue (channel closed, or recover). */
+  requeueAll(): void {
+    const all = [...this.#unacked.values()];
+    this.#unacked.clear();
+    for (const u of all) settleOne(u, true, true);
+  }
+}
+
+function settleOne(u: Unacked, rejected: boolean, requeue: boolean): void {
+  if (u.consumer) u.consumer.unacked--;
+  if (rejected && requeue) u.queue.requeue(u.entry);
+  else u.queue.ack(u.entry);
+}
+
+function unknownTag(tag: number): BrokerError {
+  return new BrokerError(PRECONDITION_FAILED, `unknown delivery tag ${tag}`);
+}

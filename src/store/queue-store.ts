@@ -1,0 +1,41 @@
+import type { Message } from '../core/message.js';
+
+/**
+ * One message in a queue: its position (`seq`, increasing in publish order) and delivery state.
+ * The queue hands entries out to consumers and gets them back on ack/requeue; a store may keep
+ * the message itself on disk and load it only for delivery.
+ */
+export interface QueueEntry {
+  readonly seq: number;
+  readonly message: Message;
+  /** Set once the message has been delivered and returned to the queue (AMQP `redelivered`). */
+  redelivered: boolean;
+}
+
+/**
+ * The queue↔store interface (design.md, "The message store"). A queue is a read cursor over its
+ * store plus the entries it has handed out; the store owns the ready messages.
+ *
+ * Contract:
+ * - `push` appends at the tail; `shift` takes the next ready entry: requeued entries first, in
+ *   their original order (a requeued message goes back to its original position, as RabbitMQ's
+ *   classic queues do), then the tail of never-delivered ones.
+ * - Every entry that left through `shift` comes back exactly once, through `ack` (done with it)
+ *   or `requeue` (ready again, before every entry with a higher seq).
+ * - `purge` drops every ready entry (not the ones out for delivery) and returns how many.
+ * - `readyBytes` counts body bytes of ready entries.
+ *
+ * The memory store is `memory/memory-queue-store.ts`; the durable segment store comes with the
+ * durable-store issue and runs the same test suite.
+ */
+export interface QueueStore {
+  readonly readyCount: number;
+  readonly readyBytes: number;
+  push(message: Message): QueueEntry;
+  shift(): QueueEntry | undefined;
+  requeue(entry: QueueEntry): void;
+  ack(entry: QueueEntry): void;
+  purge(): number;
+  /** The queue is deleted: release everything the store holds. */
+  destroy(): void;
+}
