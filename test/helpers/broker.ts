@@ -2,7 +2,10 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { WarrenOptions } from '../../src/index.js';
-import { Warren } from '../../src/index.js';
+import { setLogLevel, Warren } from '../../src/index.js';
+
+// Tests provoke protocol errors on purpose; their warnings would drown the test output.
+if (!process.env.WARREN_LOG_LEVEL) setLogLevel('error');
 
 /** A broker started in-process for one test file: port 0, its own temporary data directory. */
 export interface TestBroker {
