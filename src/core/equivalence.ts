@@ -1,4 +1,4 @@
-import type { FieldTable } from '../protocol/amqp/codec/field-table.js';
+import type { FieldTable, FieldValue } from '../protocol/amqp/codec/field-table.js';
 import { tablesEqual } from '../protocol/amqp/codec/field-table.js';
 import { BrokerError } from './broker-error.js';
 import { PRECONDITION_FAILED } from './reply-codes.js';
@@ -30,7 +30,7 @@ export function assertArgsEquivalent(what: string, vhost: string, keys: readonly
     const r = received[key];
     const c = current[key];
     if (r === undefined && c === undefined) continue;
-    if (r !== undefined && c !== undefined && tablesEqual({ v: r }, { v: c })) continue;
+    if (r !== undefined && c !== undefined && valuesEquivalent(r, c)) continue;
     throw new BrokerError(PRECONDITION_FAILED,
       `inequivalent arg '${key}' for ${what} in vhost '${vhost}': received ${describe(r)} but current is ${describe(c)}`);
   }
@@ -40,4 +40,24 @@ function describe(v: unknown): string {
   if (v === undefined) return 'none';
   if (typeof v === 'object' && v !== null && 'value' in v) return `the value '${String((v as { value: unknown }).value)}'`;
   return `the value '${String(v)}'`;
+}
+
+/**
+ * Two field values mean the same thing: equal with their types, or the same number / string
+ * under different field types (clients encode 1000 as int, long or short as they please, and
+ * strings as longstr or byte array).
+ */
+export function valuesEquivalent(a: FieldValue, b: FieldValue): boolean {
+  if (tablesEqual({ v: a }, { v: b })) return true;
+  const sa = scalarKey(a);
+  return sa !== undefined && sa === scalarKey(b);
+}
+
+function scalarKey(v: FieldValue): string | undefined {
+  if (typeof v === 'number' || typeof v === 'bigint') return `n${v}`;
+  if (typeof v === 'string') return `s${v}`;
+  if (Buffer.isBuffer(v)) return `s${v.toString('utf8')}`;
+  if (typeof v === 'boolean') return `b${v}`;
+  if (v && typeof v === 'object' && 'type' in v && 'value' in v && typeof v.value !== 'object') return `n${v.value}`;
+  return undefined;
 }

@@ -5,12 +5,12 @@ import { BrokerError } from './broker-error.js';
 import { assertArgsEquivalent, assertEquivalent, EXCHANGE_CHECKED_ARGS, QUEUE_CHECKED_ARGS } from './equivalence.js';
 import { DefaultExchange } from './exchange/default.js';
 import type { Destination, Exchange, ExchangeOptions } from './exchange/exchange.js';
-import { createExchange } from './exchange/exchange-types.js';
+import { createExchange, isExchangeType } from './exchange/exchange-types.js';
 import { matchMode } from './exchange/headers.js';
 import type { Message } from './message.js';
 import type { QueueEvents, QueueOptions } from './queue/queue.js';
 import { Queue } from './queue/queue.js';
-import { ACCESS_REFUSED, NOT_FOUND, PRECONDITION_FAILED, RESOURCE_LOCKED } from './reply-codes.js';
+import { ACCESS_REFUSED, COMMAND_INVALID, NOT_FOUND, PRECONDITION_FAILED, RESOURCE_LOCKED } from './reply-codes.js';
 
 /** What a vhost needs from its broker: stores for new queues, and a note when durable topology changed. */
 export interface VhostHost {
@@ -61,6 +61,9 @@ export class VirtualHost implements QueueEvents {
       if (!existing) throw new BrokerError(NOT_FOUND, `no exchange '${name}' in vhost '${this.name}'`);
       return existing;
     }
+    if (name === '') throw new BrokerError(ACCESS_REFUSED, 'operation not permitted on the default exchange');
+    // The type is checked before equivalence, as RabbitMQ does: an unknown type is 503 either way.
+    if (!isExchangeType(type)) throw new BrokerError(COMMAND_INVALID, `unknown exchange type '${type}'`);
     if (existing) {
       const what = `exchange '${name}'`;
       assertEquivalent(what, this.name, 'type', type, existing.type);
@@ -85,7 +88,8 @@ export class VirtualHost implements QueueEvents {
     }
     const ex = this.exchanges.get(name);
     if (!ex) return; // deleting a missing exchange succeeds, as in RabbitMQ 3.x
-    if (ifUnused && (ex.bindingCount > 0 || ex.inbound.size > 0)) {
+    // RabbitMQ: "in use" means having bindings as the source; being a destination does not count.
+    if (ifUnused && ex.bindingCount > 0) {
       throw new BrokerError(PRECONDITION_FAILED, `exchange '${name}' in vhost '${this.name}' in use`);
     }
     this.#removeExchange(ex);
@@ -119,9 +123,10 @@ export class VirtualHost implements QueueEvents {
     }
     if (existing) {
       this.#checkOwner(existing, options.owner);
+      // An exclusive-flag mismatch is a locking error (405), not an equivalence one (406), in RabbitMQ.
+      if (existing.exclusive !== options.exclusive) throw this.#locked(existing);
       const what = `queue '${name}'`;
       assertEquivalent(what, this.name, 'durable', options.durable, existing.durable);
-      assertEquivalent(what, this.name, 'exclusive', options.exclusive, existing.exclusive);
       assertEquivalent(what, this.name, 'auto_delete', options.autoDelete, existing.autoDelete);
       assertArgsEquivalent(what, this.name, QUEUE_CHECKED_ARGS, options.arguments, existing.arguments);
       return existing;
@@ -172,11 +177,14 @@ export class VirtualHost implements QueueEvents {
     this.removeQueue(queue);
   }
 
+  /** Only the connection that declared an exclusive queue may use it (405 RESOURCE_LOCKED). */
   #checkOwner(q: Queue, owner: object | null): void {
-    if (q.owner !== null && q.owner !== owner) {
-      throw new BrokerError(RESOURCE_LOCKED,
-        `cannot obtain exclusive access to locked queue '${q.name}' in vhost '${this.name}'. It could be originally declared on another connection or the exclusive property value does not match that of the original declaration.`);
-    }
+    if (q.owner !== null && q.owner !== owner) throw this.#locked(q);
+  }
+
+  #locked(q: Queue): BrokerError {
+    return new BrokerError(RESOURCE_LOCKED,
+      `cannot obtain exclusive access to locked queue '${q.name}' in vhost '${this.name}'. It could be originally declared on another connection or the exclusive property value does not match that of the original declaration.`);
   }
 
   // ---- bindings ----

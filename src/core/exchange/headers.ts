@@ -1,5 +1,6 @@
 import type { FieldTable, FieldValue } from '../../protocol/amqp/codec/field-table.js';
-import { fieldString, tablesEqual } from '../../protocol/amqp/codec/field-table.js';
+import { fieldString } from '../../protocol/amqp/codec/field-table.js';
+import { valuesEquivalent } from '../equivalence.js';
 import { BrokerError } from '../broker-error.js';
 import type { Message } from '../message.js';
 import { PRECONDITION_FAILED } from '../reply-codes.js';
@@ -68,20 +69,5 @@ function matches(e: HeadersBinding, headers: FieldTable | undefined): boolean {
 
 function valueMatches(expected: FieldValue, actual: FieldValue): boolean {
   if (expected === null) return true; // void in the binding: presence is enough
-  return tablesEqual({ v: expected }, { v: actual }) || looseEqual(expected, actual);
-}
-
-/** Clients encode the same number or string with different field types; compare by value. */
-function looseEqual(a: FieldValue, b: FieldValue): boolean {
-  const sa = scalar(a);
-  return sa !== undefined && sa === scalar(b);
-}
-
-function scalar(v: FieldValue): string | undefined {
-  if (typeof v === 'number' || typeof v === 'bigint') return `n${v}`;
-  if (typeof v === 'string') return `s${v}`;
-  if (Buffer.isBuffer(v)) return `s${v.toString('utf8')}`;
-  if (typeof v === 'boolean') return `b${v}`;
-  if (v && typeof v === 'object' && 'type' in v && 'value' in v && typeof v.value !== 'object') return `n${v.value}`;
-  return undefined;
+  return valuesEquivalent(expected, actual);
 }

@@ -9,12 +9,12 @@ import { decodeContentHeader } from './codec/content-header.js';
 import { FRAME_BODY, FRAME_HEADER, FRAME_METHOD } from './codec/frame-types.js';
 import type { AmqpMethod } from './codec/methods.generated.js';
 import * as M from './codec/methods.generated.js';
-import { decodeProperties, encodeProperties } from './codec/properties.js';
+import { encodeProperties, F_REPLY_TO, F_USER_ID, hasPropertyFlag } from './codec/properties.js';
 import type { AmqpConnection } from './connection.js';
 import type { DeliveryChannel } from './deliveries.js';
 import { ChannelConsumer, Deliveries } from './deliveries.js';
 import type { ReplyTarget } from './direct-reply-to.js';
-import { deliverReply, hasReplyTo, registerReplyTarget, REPLY_TO_PREFIX, REPLY_TO_QUEUE, unregisterReplyTarget } from './direct-reply-to.js';
+import { deliverReply, registerReplyTarget, REPLY_TO_PREFIX, REPLY_TO_QUEUE, unregisterReplyTarget } from './direct-reply-to.js';
 import { handleTopologyMethod } from './channel-topology.js';
 import {
   ACCESS_REFUSED, CHANNEL_ERROR, COMMAND_INVALID, FRAME_ERROR, NO_ROUTE, NOT_ALLOWED, NOT_FOUND, NOT_IMPLEMENTED,
@@ -44,7 +44,6 @@ export class Channel implements DeliveryChannel, ReplyTarget {
   /** The last queue declared on this channel, used where a method names queue "" (§1.7.2.x). */
   lastQueue = '';
   #state: 'open' | 'closing' | 'closed' = 'open';
-  #flow = true;
   #methodId = 0;
   // content assembly
   #publish: M.BasicPublish | undefined;
@@ -71,7 +70,7 @@ export class Channel implements DeliveryChannel, ReplyTarget {
   }
 
   get canDeliver(): boolean {
-    return this.#state === 'open' && this.#flow && this.conn.writable;
+    return this.#state === 'open' && this.conn.writable;
   }
 
   /** One frame for this channel. Soft errors close the channel; hard ones propagate to the connection. */
@@ -125,10 +124,9 @@ export class Channel implements DeliveryChannel, ReplyTarget {
       case M.BASIC_RECOVER_ASYNC:
         return this.deliveries.recover(m.requeue);
       case M.CHANNEL_FLOW:
-        this.#flow = m.active;
-        out.writeMethod(this.id, { id: M.CHANNEL_FLOW_OK, active: m.active });
-        if (m.active) this.resumeDeliveries();
-        return;
+        // RabbitMQ does not implement client-initiated flow control; only active=true is a no-op.
+        if (!m.active) throw new AmqpError(NOT_IMPLEMENTED, 'active=false');
+        return out.writeMethod(this.id, { id: M.CHANNEL_FLOW_OK, active: true });
       case M.CHANNEL_FLOW_OK: return;
       case M.CHANNEL_CLOSE:
         this.release();
@@ -210,7 +208,8 @@ export class Channel implements DeliveryChannel, ReplyTarget {
     this.#publish = undefined;
     this.#exchange = undefined;
     this.#content = undefined;
-    if (hasReplyTo(message.rawProperties)) this.#rewriteReplyTo(message);
+    if (hasPropertyFlag(message.rawProperties, F_USER_ID)) this.#checkUserId(message);
+    if (hasPropertyFlag(message.rawProperties, F_REPLY_TO)) this.#rewriteReplyTo(message);
     if (this.#tx) {
       this.#tx.publishes.push({ exchange: ex, message, mandatory: m.mandatory });
       return;
@@ -263,6 +262,14 @@ export class Channel implements DeliveryChannel, ReplyTarget {
     }
     this.conn.outbox.writeMethod(this.id, { id: M.TX_COMMIT_OK });
     this.resumeDeliveries();
+  }
+
+  /** RabbitMQ validates user_id: a publisher may not claim to be someone else. */
+  #checkUserId(message: Message): void {
+    const userId = message.properties.userId;
+    if (userId !== undefined && userId !== this.conn.username) {
+      throw new BrokerError(PRECONDITION_FAILED, `user_id property set to '${userId}' but authenticated user was '${this.conn.username}'`);
+    }
   }
 
   // ---- direct reply-to ----

@@ -32,8 +32,3 @@ export function deliverReply(routingKey: string, message: Message): boolean {
   const target = targets.get(routingKey.slice(REPLY_TO_PREFIX.length));
   return target ? target.deliverReply(message) : false;
 }
-
-/** True when the raw property flags say reply_to is present (bit 9 of the first flag word, §4.2.6.1). */
-export function hasReplyTo(rawProperties: Buffer): boolean {
-  return rawProperties.length >= 2 && (rawProperties[0]! & 0x02) !== 0;
-}

@@ -37,15 +37,23 @@ const F_HEADERS = 0x2000;
 const F_DELIVERY_MODE = 0x1000;
 const F_PRIORITY = 0x0800;
 const F_CORRELATION_ID = 0x0400;
-const F_REPLY_TO = 0x0200;
+export const F_REPLY_TO = 0x0200;
 const F_EXPIRATION = 0x0100;
 const F_MESSAGE_ID = 0x0080;
 const F_TIMESTAMP = 0x0040;
 const F_TYPE = 0x0020;
-const F_USER_ID = 0x0010;
+export const F_USER_ID = 0x0010;
 const F_APP_ID = 0x0008;
 const F_CLUSTER_ID = 0x0004;
 const F_CONTINUED = 0x0001;
+
+/**
+ * Whether a property is present, from the first flags word alone (no decoding): lets the publish
+ * path skip decoding for the common message that has no reply_to or user_id.
+ */
+export function hasPropertyFlag(raw: Buffer, flag: number): boolean {
+  return raw.length >= 2 && (((raw[0]! << 8) | raw[1]!) & flag) !== 0;
+}
 
 function truncated(what: string, at: number, len: number): AmqpError {
   return new AmqpError(SYNTAX_ERROR, `content header properties truncated reading ${what} at offset ${at} of ${len}`);
