@@ -82,7 +82,7 @@ export class Broker implements VhostHost {
       }
       for (const q of defs.queues) {
         this.vhosts.get(q.vhost)?.declareQueue(q.name,
-          { durable: true, exclusive: false, autoDelete: q.auto_delete, arguments: q.arguments, owner: null }, false);
+          { durable: true, exclusive: false, autoDelete: q.auto_delete, arguments: q.arguments }, false, null);
       }
       for (const b of defs.bindings) {
         const vhost = this.vhosts.get(b.vhost);

@@ -114,15 +114,19 @@ export class VirtualHost implements QueueEvents {
     return q;
   }
 
-  declareQueue(name: string, options: QueueOptions, passive: boolean): Queue {
+  /**
+   * queue.declare. `requester` is the connection asking (compared by identity): it owns the queue
+   * when it is exclusive, and only it may use an exclusive queue.
+   */
+  declareQueue(name: string, options: Omit<QueueOptions, 'owner'>, passive: boolean, requester: object | null): Queue {
     const existing = this.queues.get(name);
     if (passive) {
       if (!existing) throw new BrokerError(NOT_FOUND, `no queue '${name}' in vhost '${this.name}'`);
-      this.#checkOwner(existing, options.owner);
+      this.#checkOwner(existing, requester);
       return existing;
     }
     if (existing) {
-      this.#checkOwner(existing, options.owner);
+      this.#checkOwner(existing, requester);
       // An exclusive-flag mismatch is a locking error (405), not an equivalence one (406), in RabbitMQ.
       if (existing.exclusive !== options.exclusive) throw this.#locked(existing);
       const what = `queue '${name}'`;
@@ -136,7 +140,7 @@ export class VirtualHost implements QueueEvents {
       throw new BrokerError(ACCESS_REFUSED, `queue name '${name}' contains reserved prefix 'amq.*'`);
     }
     const store = this.#host.createQueueStore(this.name, name, options.durable);
-    const q = new Queue(this.name, name, options, store, this);
+    const q = new Queue(this.name, name, { ...options, owner: options.exclusive ? requester : null }, store, this);
     this.queues.set(name, q);
     if (q.durable && !q.exclusive) this.#host.definitionsChanged();
     return q;

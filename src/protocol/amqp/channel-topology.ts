@@ -37,10 +37,8 @@ export function handleTopologyMethod(ch: Channel, m: AmqpMethod): boolean {
         if (!m.nowait) out.writeMethod(ch.id, { id: M.QUEUE_DECLARE_OK, queue: m.queue, messageCount: 0, consumerCount: 0 });
         return true;
       }
-      const q = vhost.declareQueue(m.queue, {
-        durable: m.durable, exclusive: m.exclusive, autoDelete: m.autoDelete, arguments: m.arguments,
-        owner: m.exclusive ? ch.conn : null,
-      }, m.passive);
+      const q = vhost.declareQueue(m.queue,
+        { durable: m.durable, exclusive: m.exclusive, autoDelete: m.autoDelete, arguments: m.arguments }, m.passive, ch.conn);
       ch.lastQueue = q.name;
       if (!m.nowait) {
         out.writeMethod(ch.id, { id: M.QUEUE_DECLARE_OK, queue: q.name, messageCount: q.messageCount, consumerCount: q.consumerCount });

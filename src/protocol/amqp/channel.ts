@@ -12,6 +12,7 @@ import * as M from './codec/methods.generated.js';
 import { encodeProperties, F_REPLY_TO, F_USER_ID, hasPropertyFlag } from './codec/properties.js';
 import type { AmqpConnection } from './connection.js';
 import type { DeliveryChannel } from './deliveries.js';
+import type { Unacked } from './deliveries.js';
 import { ChannelConsumer, Deliveries } from './deliveries.js';
 import type { ReplyTarget } from './direct-reply-to.js';
 import { deliverReply, registerReplyTarget, REPLY_TO_PREFIX, REPLY_TO_QUEUE, unregisterReplyTarget } from './direct-reply-to.js';
@@ -25,7 +26,7 @@ import {
 const MAX_MESSAGE_SIZE = 128 * 1024 * 1024;
 
 interface TxPublish { exchange: Exchange; message: Message; mandatory: boolean }
-interface TxSettle { tag: number; multiple: boolean; reject: boolean; requeue: boolean }
+interface TxSettle { taken: Unacked[]; reject: boolean; requeue: boolean }
 
 /** Queues routed to by one publish; reused across publishes (hot path, no allocation). */
 const routed = new Set<Queue>();
@@ -148,6 +149,7 @@ export class Channel implements DeliveryChannel, ReplyTarget {
       case M.TX_COMMIT: return this.#commit();
       case M.TX_ROLLBACK:
         if (!this.#tx) throw new BrokerError(PRECONDITION_FAILED, 'channel is not transactional');
+        for (const held of this.#tx.settles) this.deliveries.restoreHeld(held.taken);
         this.#tx = { publishes: [], settles: [] };
         return out.writeMethod(this.id, { id: M.TX_ROLLBACK_OK });
     }
@@ -256,10 +258,7 @@ export class Channel implements DeliveryChannel, ReplyTarget {
     if (!tx) throw new BrokerError(PRECONDITION_FAILED, 'channel is not transactional');
     this.#tx = { publishes: [], settles: [] };
     for (const p of tx.publishes) this.#route(p.exchange, p.message, p.mandatory);
-    for (const s of tx.settles) {
-      if (s.reject) this.deliveries.reject(s.tag, s.multiple, s.requeue);
-      else this.deliveries.ack(s.tag, s.multiple);
-    }
+    for (const s of tx.settles) this.deliveries.settleHeld(s.taken, s.reject, s.requeue);
     this.conn.outbox.writeMethod(this.id, { id: M.TX_COMMIT_OK });
     this.resumeDeliveries();
   }
@@ -350,7 +349,9 @@ export class Channel implements DeliveryChannel, ReplyTarget {
 
   #settle(tag: number, multiple: boolean, reject: boolean, requeue: boolean): void {
     if (this.#tx) {
-      this.#tx.settles.push({ tag, multiple, reject, requeue });
+      const taken = this.deliveries.take(tag, multiple);
+      this.deliveries.hold(taken);
+      this.#tx.settles.push({ taken, reject, requeue });
       return;
     }
     if (reject) this.deliveries.reject(tag, multiple, requeue);
@@ -401,6 +402,8 @@ export class Channel implements DeliveryChannel, ReplyTarget {
     this.consumers.clear();
     if (this.#replyToken) unregisterReplyTarget(this.#replyToken);
     this.#replyToken = undefined;
+    // An uncommitted transaction's acks never happened: those messages are requeued too.
+    for (const held of this.#tx?.settles ?? []) this.deliveries.restoreHeld(held.taken);
     this.#tx = undefined;
     this.deliveries.requeueAll();
   }

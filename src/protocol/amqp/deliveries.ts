@@ -15,7 +15,8 @@ export interface DeliveryChannel {
 }
 
 /** A message out for delivery on this channel, awaiting ack/nack/reject (`consumer` null for basic.get). */
-interface Unacked {
+export interface Unacked {
+  readonly tag: number;
   readonly queue: Queue;
   readonly entry: QueueEntry;
   readonly consumer: ChannelConsumer | null;
@@ -64,6 +65,8 @@ export class Deliveries {
   /** Map iteration order is insertion order, which is delivery-tag order: "multiple" walks from the front. */
   readonly #unacked = new Map<number, Unacked>();
   #lastTag = 0;
+  /** Deliveries acked inside a transaction not yet committed: still count against prefetch. */
+  #held = 0;
   consumerPrefetch = 0;
   channelPrefetch = 0;
 
@@ -79,13 +82,13 @@ export class Deliveries {
     if (!this.channel.canDeliver) return false;
     if (c.noAck) return true;
     if (c.prefetch !== 0 && c.unacked >= c.prefetch) return false;
-    return this.channelPrefetch === 0 || this.#unacked.size < this.channelPrefetch;
+    return this.channelPrefetch === 0 || this.#unacked.size + this.#held < this.channelPrefetch;
   }
 
   deliver(c: ChannelConsumer, queue: Queue, entry: QueueEntry): void {
     const tag = ++this.#lastTag;
     if (!c.noAck) {
-      this.#unacked.set(tag, { queue, entry, consumer: c });
+      this.#unacked.set(tag, { tag, queue, entry, consumer: c });
       c.unacked++;
     }
     this.channel.writeDeliver(c.tag, tag, entry.redelivered, entry.message);
@@ -95,7 +98,7 @@ export class Deliveries {
   trackGet(queue: Queue, entry: QueueEntry, noAck: boolean): number {
     const tag = ++this.#lastTag;
     if (noAck) queue.ack(entry);
-    else this.#unacked.set(tag, { queue, entry, consumer: null });
+    else this.#unacked.set(tag, { tag, queue, entry, consumer: null });
     return tag;
   }
 
@@ -106,31 +109,52 @@ export class Deliveries {
 
   /** basic.ack (§1.8.3.13): multiple with tag 0 means every outstanding delivery. */
   ack(tag: number, multiple: boolean): void {
-    this.#settle(tag, multiple, false, false);
+    settleAll(this.take(tag, multiple), false, false);
   }
 
   /** basic.nack / basic.reject: requeue puts messages back at their position, redelivered. */
   reject(tag: number, multiple: boolean, requeue: boolean): void {
-    this.#settle(tag, multiple, true, requeue);
+    settleAll(this.take(tag, multiple), true, requeue);
   }
 
-  #settle(tag: number, multiple: boolean, rejected: boolean, requeue: boolean): void {
-    if (multiple) {
-      if (tag > this.#lastTag) throw unknownTag(tag);
-      // Collect first: a requeued message may be redelivered (with a new tag) while we settle.
-      const done: Unacked[] = [];
-      for (const [t, u] of this.#unacked) {
-        if (tag !== 0 && t > tag) break;
-        this.#unacked.delete(t);
-        done.push(u);
-      }
-      for (const u of done) settleOne(u, rejected, requeue);
-    } else {
+  /**
+   * Removes and returns the deliveries an ack/nack/reject names, throwing 406 for a tag that is
+   * not outstanding (never issued, or already settled), as RabbitMQ does at the method itself.
+   */
+  take(tag: number, multiple: boolean): Unacked[] {
+    if (!multiple) {
       const u = this.#unacked.get(tag);
       if (!u) throw unknownTag(tag);
       this.#unacked.delete(tag);
-      settleOne(u, rejected, requeue);
+      return [u];
     }
+    if (tag > this.#lastTag) throw unknownTag(tag);
+    // Collect first: a requeued message may be redelivered (with a new tag) while we settle.
+    const taken: Unacked[] = [];
+    for (const [t, u] of this.#unacked) {
+      if (tag !== 0 && t > tag) break;
+      this.#unacked.delete(t);
+      taken.push(u);
+    }
+    return taken;
+  }
+
+  /** A transaction holds taken deliveries until commit (settle) or rollback (restore). */
+  hold(taken: Unacked[]): void {
+    this.#held += taken.length;
+  }
+
+  settleHeld(taken: Unacked[], rejected: boolean, requeue: boolean): void {
+    this.#held -= taken.length;
+    settleAll(taken, rejected, requeue);
+  }
+
+  /** tx.rollback: deliveries acked in the transaction are outstanding again, in tag order. */
+  restoreHeld(taken: Unacked[]): void {
+    this.#held -= taken.length;
+    const all = [...this.#unacked.values(), ...taken].sort((a, b) => a.tag - b.tag);
+    this.#unacked.clear();
+    for (const u of all) this.#unacked.set(u.tag, u);
   }
 
   /** basic.recover: RabbitMQ only supports requeue=true (redelivery to any consumer). */
@@ -143,8 +167,12 @@ export class Deliveries {
   requeueAll(): void {
     const all = [...this.#unacked.values()];
     this.#unacked.clear();
-    for (const u of all) settleOne(u, true, true);
+    settleAll(all, true, true);
   }
+}
+
+function settleAll(list: Unacked[], rejected: boolean, requeue: boolean): void {
+  for (const u of list) settleOne(u, rejected, requeue);
 }
 
 function settleOne(u: Unacked, rejected: boolean, requeue: boolean): void {
