@@ -5,26 +5,11 @@
  */
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { randomBytes } from 'node:crypto';
-import type { EventEmitter } from 'node:events';
-import { createRequire } from 'node:module';
-import { dirname, join } from 'node:path';
-import amqp from 'amqplib';
 import type { Channel, ChannelModel, ConfirmChannel, ConsumeMessage, GetMessage, Message } from 'amqplib';
 import { startTestBroker, waitFor } from './helpers/broker.js';
 import type { TestBroker } from './helpers/broker.js';
-
-// amqplib's method table: its package exports only the public API, so load it by file path.
-const require = createRequire(import.meta.url);
-const defs = require(join(dirname(require.resolve('amqplib')), 'lib', 'defs.js')) as Record<string, number>;
-
-/** amqplib internals used to send methods its promise API does not expose. */
-interface RawChannel {
-  rpc(method: number, fields: object, expect: number): Promise<Record<string, unknown>>;
-}
-const raw = (ch: Channel): RawChannel => ch as unknown as RawChannel;
-
-interface AmqpError extends Error { code?: number; classId?: number; methodId?: number }
+import type { AmqpError } from './helpers/amqp-client.js';
+import { clientHelpers, closeQuietly, defs, nextError, qname, raw, rejectsWithCode, sleep } from './helpers/amqp-client.js';
 
 const REPLY_TO = 'amq.rabbitmq.reply-to';
 
@@ -40,76 +25,9 @@ after(async () => {
 
 // ---- helpers ----
 
-let seq = 0;
-const qname = (prefix: string): string => `${prefix}-${++seq}-${randomBytes(3).toString('hex')}`;
-const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
+const { connect, channel, withConn, declare, confirmChannel } = clientHelpers(() => broker.url);
+
 const body = (m: Message): string => m.content.toString();
-
-async function connect(): Promise<ChannelModel> {
-  const conn = await amqp.connect(broker.url);
-  conn.on('error', () => {}); // asserted through nextError where expected
-  return conn;
-}
-
-async function channel(conn: ChannelModel): Promise<Channel> {
-  const ch = await conn.createChannel();
-  ch.on('error', () => {});
-  return ch;
-}
-
-async function confirmChannel(conn: ChannelModel): Promise<ConfirmChannel> {
-  const ch = await conn.createConfirmChannel();
-  ch.on('error', () => {});
-  return ch;
-}
-
-async function closeQuietly(x: { close(): Promise<void> } | undefined): Promise<void> {
-  if (!x) return;
-  try {
-    await x.close();
-  } catch {
-    // already closed
-  }
-}
-
-async function withConn(fn: (conn: ChannelModel) => Promise<void>): Promise<void> {
-  const conn = await connect();
-  try {
-    await fn(conn);
-  } finally {
-    await closeQuietly(conn);
-  }
-}
-
-function nextError(emitter: EventEmitter, timeoutMs = 3000): Promise<AmqpError> {
-  return new Promise((resolve, reject) => {
-    const timer = setTimeout(() => {
-      emitter.off('error', onError);
-      reject(new Error(`no 'error' event within ${timeoutMs} ms`));
-    }, timeoutMs);
-    const onError = (err: AmqpError): void => {
-      clearTimeout(timer);
-      resolve(err);
-    };
-    emitter.once('error', onError);
-  });
-}
-
-async function rejectsWithCode(p: Promise<unknown>, code: number): Promise<AmqpError> {
-  try {
-    await p;
-  } catch (err) {
-    assert.equal((err as AmqpError).code, code, `expected reply code ${code}, got: ${(err as Error).message}`);
-    return err as AmqpError;
-  }
-  assert.fail(`expected a rejection with reply code ${code}`);
-}
-
-async function declare(ch: Channel, prefix: string): Promise<string> {
-  const q = qname(prefix);
-  await ch.assertQueue(q, { durable: false });
-  return q;
-}
 
 async function count(ch: Channel, q: string): Promise<number> {
   return (await ch.checkQueue(q)).messageCount;
