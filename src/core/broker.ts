@@ -8,6 +8,12 @@ import type { VhostHost } from './vhost.js';
 import { VirtualHost } from './vhost.js';
 
 const log = createLogger('broker');
+const DEFINITIONS_RETRY_MS = 1000;
+
+function clearTimeoutIfAny(t: NodeJS.Timeout | undefined): undefined {
+  if (t) clearTimeout(t);
+  return undefined;
+}
 
 export interface BrokerOptions {
   dataDir: string;
@@ -22,6 +28,7 @@ export class Broker implements VhostHost {
   readonly users = new UserRegistry();
   readonly #definitions: DefinitionsStore;
   #loading = false;
+  #retry: NodeJS.Timeout | undefined;
 
   constructor(options: BrokerOptions) {
     this.#definitions = new DefinitionsStore(options.dataDir);
@@ -38,9 +45,22 @@ export class Broker implements VhostHost {
     return new MemoryQueueStore();
   }
 
+  /**
+   * Durable topology changed: write it now. A failed write (disk full, I/O error) must not crash
+   * the broker or undo the change in memory: it is logged and retried until it succeeds.
+   */
   definitionsChanged(): void {
     if (this.#loading) return;
-    this.#definitions.save(this.#collectDefinitions());
+    try {
+      this.#definitions.save(this.#collectDefinitions());
+      this.#retry = clearTimeoutIfAny(this.#retry);
+    } catch (err) {
+      log.error('could not write definitions; retrying', { path: this.#definitions.path, err });
+      this.#retry ??= setTimeout(() => {
+        this.#retry = undefined;
+        this.definitionsChanged();
+      }, DEFINITIONS_RETRY_MS).unref();
+    }
   }
 
   #collectDefinitions(): Definitions {

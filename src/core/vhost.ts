@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import type { FieldTable } from '../protocol/amqp/codec/field-table.js';
 import type { QueueStore } from '../store/queue-store.js';
+import { createLogger } from '../log.js';
 import { BrokerError } from './broker-error.js';
 import { assertArgsEquivalent, assertEquivalent, EXCHANGE_CHECKED_ARGS, QUEUE_CHECKED_ARGS } from './equivalence.js';
 import { DefaultExchange } from './exchange/default.js';
@@ -17,6 +18,8 @@ export interface VhostHost {
   createQueueStore(vhost: string, queue: string, durable: boolean): QueueStore;
   definitionsChanged(): void;
 }
+
+const log = createLogger('vhost');
 
 const PREDECLARED: [string, string][] = [
   ['amq.direct', 'direct'], ['amq.fanout', 'fanout'], ['amq.topic', 'topic'],
@@ -97,7 +100,8 @@ export class VirtualHost implements QueueEvents {
 
   #removeExchange(ex: Exchange): void {
     this.exchanges.delete(ex.name);
-    for (const b of ex.clearBindings()) this.#afterUnbind(b.destination);
+    // Only a source exchange auto-deletes (when it loses its last binding); destinations do not.
+    ex.clearBindings();
     for (const b of [...ex.inbound]) {
       b.source.removeBinding(b);
       this.#maybeAutoDeleteExchange(b.source);
@@ -139,6 +143,7 @@ export class VirtualHost implements QueueEvents {
     else if (name.startsWith('amq.')) {
       throw new BrokerError(ACCESS_REFUSED, `queue name '${name}' contains reserved prefix 'amq.*'`);
     }
+    warnUnenforced(this.name, name, options.arguments);
     const store = this.#host.createQueueStore(this.name, name, options.durable);
     const q = new Queue(this.name, name, { ...options, owner: options.exclusive ? requester : null }, store, this);
     this.queues.set(name, q);
@@ -212,10 +217,6 @@ export class VirtualHost implements QueueEvents {
     this.#maybeAutoDeleteExchange(source);
   }
 
-  #afterUnbind(destination: Destination): void {
-    if (destination.kind === 'exchange') this.#maybeAutoDeleteExchange(destination);
-  }
-
   #maybeAutoDeleteExchange(ex: Exchange): void {
     if (ex.autoDelete && ex.bindingCount === 0 && this.exchanges.get(ex.name) === ex) this.#removeExchange(ex);
   }
@@ -247,6 +248,21 @@ export class VirtualHost implements QueueEvents {
     }
     dests.length = 0;
   }
+}
+
+/**
+ * Queue arguments Warren accepts and stores (and checks on re-declare) but does not act on yet;
+ * they arrive with the queue-features work. Saying so beats silently behaving differently.
+ */
+const UNENFORCED_QUEUE_ARGS = [
+  'x-message-ttl', 'x-expires', 'x-max-length', 'x-max-length-bytes', 'x-overflow',
+  'x-dead-letter-exchange', 'x-dead-letter-routing-key', 'x-max-priority',
+  'x-single-active-consumer', 'x-delivery-limit',
+];
+
+function warnUnenforced(vhost: string, queue: string, args: FieldTable): void {
+  const ignored = UNENFORCED_QUEUE_ARGS.filter((k) => Object.hasOwn(args, k));
+  if (ignored.length > 0) log.warn('queue arguments not enforced yet', { vhost, queue, arguments: ignored });
 }
 
 function isDurable(d: Destination): boolean {

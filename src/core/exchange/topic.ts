@@ -5,7 +5,10 @@ import { DestinationCounts, Exchange } from './exchange.js';
 /** Routing results are cached per routing key; any bind/unbind clears the cache. */
 const CACHE_LIMIT = 4096;
 
+let nodeIds = 0;
+
 class TrieNode {
+  readonly id = nodeIds++;
   readonly words = new Map<string, TrieNode>();
   star: TrieNode | undefined;
   hash: TrieNode | undefined;
@@ -26,8 +29,9 @@ export class TopicExchange extends Exchange {
     const key = message.routingKey;
     let hit = this.#cache.get(key);
     if (!hit) {
-      hit = [];
-      matchWords(this.#root, key.split('.'), 0, hit);
+      const found: Destination[] = [];
+      matchWords(this.#root, key.split('.'), 0, found, new Set());
+      hit = [...new Set(found)];
       if (this.#cache.size >= CACHE_LIMIT) this.#cache.clear();
       this.#cache.set(key, hit);
     }
@@ -80,16 +84,24 @@ function existingChild(node: TrieNode, word: string): TrieNode | undefined {
   return node.words.get(word);
 }
 
-function matchWords(node: TrieNode, words: string[], i: number, out: Destination[]): void {
+/**
+ * Walks the trie for words[i..]. `seen` holds the (node, position) pairs already walked: `#` can
+ * reach the same pair along many paths (`#.#.#.x` against a long key), and without it the walk is
+ * exponential in the number of `#`; with it, at most nodes × (words + 1) steps.
+ */
+function matchWords(node: TrieNode, words: string[], i: number, out: Destination[], seen: Set<number>): void {
+  const key = node.id * (words.length + 1) + i;
+  if (seen.has(key)) return;
+  seen.add(key);
   if (node.hash) {
     // `#` consumes zero or more words: try every possible rest of the key.
-    for (let j = i; j <= words.length; j++) matchWords(node.hash, words, j, out);
+    for (let j = i; j <= words.length; j++) matchWords(node.hash, words, j, out, seen);
   }
   if (i === words.length) {
     node.destinations?.pushInto(out);
     return;
   }
   const exact = node.words.get(words[i]!);
-  if (exact) matchWords(exact, words, i + 1, out);
-  if (node.star) matchWords(node.star, words, i + 1, out);
+  if (exact) matchWords(exact, words, i + 1, out, seen);
+  if (node.star) matchWords(node.star, words, i + 1, out, seen);
 }

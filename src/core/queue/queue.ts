@@ -66,7 +66,9 @@ export class Queue {
 
   enqueue(message: Message): void {
     this.store.push(message);
-    if (this.consumers.length > 0) this.drain();
+    // With older messages waiting, the last drain already found no consumer able to take more;
+    // capacity coming back (ack, qos, socket drain) drains again. So only a first message drains.
+    if (this.consumers.length > 0 && this.store.readyCount === 1) this.drain();
   }
 
   /** basic.get: the next ready entry, now out for delivery (ack or requeue it). */
@@ -82,10 +84,17 @@ export class Queue {
   }
 
   requeue(entry: QueueEntry): void {
-    this.unackedCount--;
-    if (this.deleted) return;
-    this.store.requeue(entry);
+    this.returnEntry(entry);
     if (this.consumers.length > 0) this.drain();
+  }
+
+  /**
+   * Puts an entry back without delivering yet: callers returning a batch (nack multiple, channel
+   * close) return all of it first and drain once, so the batch goes out again in its own order.
+   */
+  returnEntry(entry: QueueEntry): void {
+    this.unackedCount--;
+    if (!this.deleted) this.store.requeue(entry);
   }
 
   purge(): number {

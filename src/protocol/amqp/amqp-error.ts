@@ -16,3 +16,15 @@ export class AmqpError extends BrokerError {
     this.methodId = methodId;
   }
 }
+
+/**
+ * reply-text is a shortstr (at most 255 bytes) but often quotes names the client chose; cut it
+ * to fit, as RabbitMQ does, so a long name can never make the error itself fail to encode.
+ */
+export function fitReplyText(text: string): string {
+  if (Buffer.byteLength(text) <= 255) return text;
+  let cut = Buffer.from(text).subarray(0, 252).toString('utf8');
+  // a multi-byte character cut in half decodes as U+FFFD (3 bytes): drop it
+  while (Buffer.byteLength(cut) > 252 || cut.endsWith('\uFFFD')) cut = cut.slice(0, -1);
+  return `${cut}...`;
+}

@@ -4,12 +4,12 @@ import type { Exchange } from '../../core/exchange/exchange.js';
 import { Message } from '../../core/message.js';
 import type { Queue } from '../../core/queue/queue.js';
 import type { VirtualHost } from '../../core/vhost.js';
-import { AmqpError } from './amqp-error.js';
+import { AmqpError, fitReplyText } from './amqp-error.js';
 import { decodeContentHeader } from './codec/content-header.js';
 import { FRAME_BODY, FRAME_HEADER, FRAME_METHOD } from './codec/frame-types.js';
 import type { AmqpMethod } from './codec/methods.generated.js';
 import * as M from './codec/methods.generated.js';
-import { encodeProperties, F_REPLY_TO, F_USER_ID, hasPropertyFlag } from './codec/properties.js';
+import { encodeProperties, F_REPLY_TO, F_USER_ID, hasPropertyFlag, validateProperties } from './codec/properties.js';
 import type { AmqpConnection } from './connection.js';
 import type { DeliveryChannel } from './deliveries.js';
 import type { Unacked } from './deliveries.js';
@@ -178,8 +178,9 @@ export class Channel implements DeliveryChannel, ReplyTarget {
       this.#awaiting = 'method';
       throw new BrokerError(PRECONDITION_FAILED, `message size ${h.bodySize} is larger than configured max size ${MAX_MESSAGE_SIZE}`);
     }
-    // Copy properties and body into one allocation: the socket's read buffer must not be retained.
     const props = h.rawProperties;
+    validateProperties(props);
+    // Copy properties and body into one allocation: the socket's read buffer must not be retained.
     const content = Buffer.allocUnsafe(props.length + h.bodySize);
     props.copy(content, 0);
     this.#content = content;
@@ -228,16 +229,20 @@ export class Channel implements DeliveryChannel, ReplyTarget {
 
   #route(ex: Exchange, message: Message, mandatory: boolean): void {
     if (ex === this.vhost.defaultExchange && message.routingKey.startsWith(REPLY_TO_PREFIX)) {
-      if (!deliverReply(message.routingKey, message) && mandatory) this.#return(message);
+      if (!deliverReply(this.vhost, message.routingKey, message) && mandatory) this.#return(message);
       return;
     }
-    this.vhost.route(ex, message, routed);
-    if (routed.size === 0) {
-      if (mandatory) this.#return(message);
-      return;
+    try {
+      this.vhost.route(ex, message, routed);
+      if (routed.size === 0) {
+        if (mandatory) this.#return(message);
+        return;
+      }
+      for (const q of routed) q.enqueue(message);
+    } finally {
+      // The set is shared by every channel: it must be empty again whatever happened.
+      routed.clear();
     }
-    for (const q of routed) q.enqueue(message);
-    routed.clear();
   }
 
   #return(message: Message): void {
@@ -300,7 +305,7 @@ export class Channel implements DeliveryChannel, ReplyTarget {
     if (queueName === REPLY_TO_QUEUE) {
       if (!m.noAck) throw new BrokerError(PRECONDITION_FAILED, 'reply consumer cannot acknowledge');
       if (this.#replyToken) throw new BrokerError(PRECONDITION_FAILED, 'reply consumer already set');
-      this.#replyToken = registerReplyTarget(this);
+      this.#replyToken = registerReplyTarget(this.vhost, this);
       this.#replyConsumerTag = tag;
       if (!m.nowait) this.conn.outbox.writeMethod(this.id, { id: M.BASIC_CONSUME_OK, consumerTag: tag });
       return;
@@ -320,7 +325,7 @@ export class Channel implements DeliveryChannel, ReplyTarget {
       this.consumers.delete(m.consumerTag);
       consumer.queue.removeConsumer(consumer);
     } else if (this.#replyToken && m.consumerTag === this.#replyConsumerTag) {
-      unregisterReplyTarget(this.#replyToken);
+      unregisterReplyTarget(this.vhost, this.#replyToken);
       this.#replyToken = undefined;
     }
     if (!m.nowait) this.conn.outbox.writeMethod(this.id, { id: M.BASIC_CANCEL_OK, consumerTag: m.consumerTag });
@@ -391,16 +396,18 @@ export class Channel implements DeliveryChannel, ReplyTarget {
     this.#state = 'closing';
     const classId = err instanceof AmqpError && err.classId ? err.classId : this.#methodId >>> 16;
     const methodId = err instanceof AmqpError && err.classId ? err.methodId : this.#methodId & 0xffff;
-    this.conn.outbox.writeMethod(this.id, { id: M.CHANNEL_CLOSE, replyCode: err.replyCode, replyText: err.message, classId, methodId });
+    this.conn.outbox.writeMethod(this.id, { id: M.CHANNEL_CLOSE, replyCode: err.replyCode, replyText: fitReplyText(err.message), classId, methodId });
   }
 
   /** Gives back everything the channel holds: consumers cancelled, unacked messages requeued. */
   release(): void {
     if (this.#state === 'closed') return;
+    // Publishes routed before the close are confirmed before it (else a retrying publisher duplicates them).
+    if (this.#confirmScheduled) this.flushConfirms();
     if (this.#state === 'open') this.#state = 'closing';
     for (const c of this.consumers.values()) c.queue.removeConsumer(c);
     this.consumers.clear();
-    if (this.#replyToken) unregisterReplyTarget(this.#replyToken);
+    if (this.#replyToken) unregisterReplyTarget(this.vhost, this.#replyToken);
     this.#replyToken = undefined;
     // An uncommitted transaction's acks never happened: those messages are requeued too.
     for (const held of this.#tx?.settles ?? []) this.deliveries.restoreHeld(held.taken);

@@ -3,7 +3,7 @@ import type { Broker } from '../../core/broker.js';
 import { BrokerError } from '../../core/broker-error.js';
 import type { VirtualHost } from '../../core/vhost.js';
 import { createLogger } from '../../log.js';
-import { AmqpError } from './amqp-error.js';
+import { AmqpError, fitReplyText } from './amqp-error.js';
 import { Channel } from './channel.js';
 import type { FieldTable } from './codec/field-table.js';
 import { FRAME_HEARTBEAT, FRAME_METHOD, FRAME_MIN_SIZE } from './codec/frame-types.js';
@@ -87,7 +87,7 @@ export class AmqpConnection implements FrameHandler {
 
   /** Consumers on this connection may get more deliveries only while the socket keeps up. */
   get writable(): boolean {
-    return this.socket.writableLength < WRITE_HIGH_WATER;
+    return this.socket.writableLength + this.outbox.pendingBytes < WRITE_HIGH_WATER;
   }
 
   get frameMax(): number {
@@ -100,7 +100,13 @@ export class AmqpConnection implements FrameHandler {
     try {
       this.#reader.push(chunk);
     } catch (err) {
-      this.#fail(err);
+      try {
+        this.#fail(err);
+      } catch (failure) {
+        // Reporting the error failed too: never let it escape into the event loop.
+        log.error('could not report a connection error, dropping the connection', { remote: this.remote, err: failure });
+        this.socket.destroy();
+      }
     }
     // A peer that does not read what we send (returns, confirms, deliveries) is not read either.
     if (!this.writable && !this.socket.isPaused()) this.socket.pause();
@@ -162,16 +168,14 @@ export class AmqpConnection implements FrameHandler {
       case M.CONNECTION_TUNE_OK: return this.#onTuneOk(m);
       case M.CONNECTION_OPEN: return this.#onOpen(m);
       case M.CONNECTION_CLOSE:
-        this.outbox.writeMethod(0, { id: M.CONNECTION_CLOSE_OK });
         this.#closeChannels();
-        this.#state = 'closed';
+        this.outbox.writeMethod(0, { id: M.CONNECTION_CLOSE_OK });
         this.outbox.flush();
-        this.socket.end();
+        this.#finishClose();
         return;
       case M.CONNECTION_CLOSE_OK:
         if (this.#state === 'closing') {
-          this.#state = 'closed';
-          this.socket.end();
+          this.#finishClose();
           return;
         }
         break;
@@ -240,6 +244,8 @@ export class AmqpConnection implements FrameHandler {
 
   /** Every half interval: send a heartbeat if we sent nothing; drop a peer silent for two intervals. */
   #heartbeatTick(): void {
+    // While we are not reading the socket (backpressure), the peer's heartbeats sit unread.
+    if (this.socket.isPaused()) this.#lastReceived = Date.now();
     if (Date.now() - this.#lastReceived > this.#heartbeat * 2000) {
       log.warn('missed heartbeats from client, closing', { remote: this.remote, timeout_s: this.#heartbeat });
       this.socket.destroy();
@@ -291,8 +297,13 @@ export class AmqpConnection implements FrameHandler {
       return;
     }
     this.#state = 'closing';
-    this.outbox.writeMethod(0, { id: M.CONNECTION_CLOSE, replyCode, replyText, classId, methodId });
+    this.#armCloseTimeout();
+    this.outbox.writeMethod(0, { id: M.CONNECTION_CLOSE, replyCode, replyText: fitReplyText(replyText), classId, methodId });
     this.outbox.flush();
+  }
+
+  /** Whatever the peer does next, the socket goes away within CLOSE_OK_TIMEOUT_MS. */
+  #armCloseTimeout(): void {
     clearTimeout(this.#timer);
     clearInterval(this.#timer);
     this.#timer = setTimeout(() => this.socket.destroy(), CLOSE_OK_TIMEOUT_MS);
@@ -303,6 +314,14 @@ export class AmqpConnection implements FrameHandler {
   closed(): Promise<void> {
     if (this.socket.destroyed) return Promise.resolve();
     return new Promise((resolve) => this.socket.once('close', () => resolve()));
+  }
+
+  /** The AMQP connection is over (close/close-ok exchanged): free its resources, end the socket. */
+  #finishClose(): void {
+    this.#state = 'closed';
+    this.vhost?.removeQueuesOwnedBy(this);
+    this.#armCloseTimeout(); // a peer that keeps the socket half-open is dropped
+    this.socket.end();
   }
 
   #closeChannels(): void {

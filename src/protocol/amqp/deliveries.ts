@@ -128,7 +128,8 @@ export class Deliveries {
       this.#unacked.delete(tag);
       return [u];
     }
-    if (tag > this.#lastTag) throw unknownTag(tag);
+    // As RabbitMQ: the named tag itself must be outstanding (0 = all).
+    if (tag !== 0 && !this.#unacked.has(tag)) throw unknownTag(tag);
     // Collect first: a requeued message may be redelivered (with a new tag) while we settle.
     const taken: Unacked[] = [];
     for (const [t, u] of this.#unacked) {
@@ -172,13 +173,27 @@ export class Deliveries {
 }
 
 function settleAll(list: Unacked[], rejected: boolean, requeue: boolean): void {
-  for (const u of list) settleOne(u, rejected, requeue);
-}
-
-function settleOne(u: Unacked, rejected: boolean, requeue: boolean): void {
-  if (u.consumer) u.consumer.unacked--;
-  if (rejected && requeue) u.queue.requeue(u.entry);
-  else u.queue.ack(u.entry);
+  if (!(rejected && requeue)) {
+    for (const u of list) {
+      if (u.consumer) u.consumer.unacked--;
+      u.queue.ack(u.entry);
+    }
+    return;
+  }
+  if (list.length === 1) {
+    const u = list[0]!;
+    if (u.consumer) u.consumer.unacked--;
+    u.queue.requeue(u.entry);
+    return;
+  }
+  // Return the whole batch before any queue delivers again, so it keeps its order.
+  const queues = new Set<Queue>();
+  for (const u of list) {
+    if (u.consumer) u.consumer.unacked--;
+    u.queue.returnEntry(u.entry);
+    queues.add(u.queue);
+  }
+  for (const q of queues) q.drain();
 }
 
 function unknownTag(tag: number): BrokerError {

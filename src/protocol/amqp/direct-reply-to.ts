@@ -1,5 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import type { Message } from '../../core/message.js';
+import type { VirtualHost } from '../../core/vhost.js';
 
 /**
  * Direct reply-to (RabbitMQ's `amq.rabbitmq.reply-to`): an RPC client consumes from the
@@ -15,20 +16,27 @@ export interface ReplyTarget {
   deliverReply(message: Message): boolean;
 }
 
-const targets = new Map<string, ReplyTarget>();
+/** Reply consumers by token, per vhost (so two brokers in one process never cross). */
+const targetsByVhost = new WeakMap<VirtualHost, Map<string, ReplyTarget>>();
 
-export function registerReplyTarget(target: ReplyTarget): string {
+function targetsOf(vhost: VirtualHost): Map<string, ReplyTarget> {
+  let m = targetsByVhost.get(vhost);
+  if (!m) targetsByVhost.set(vhost, (m = new Map()));
+  return m;
+}
+
+export function registerReplyTarget(vhost: VirtualHost, target: ReplyTarget): string {
   const token = randomBytes(18).toString('base64url');
-  targets.set(token, target);
+  targetsOf(vhost).set(token, target);
   return token;
 }
 
-export function unregisterReplyTarget(token: string): void {
-  targets.delete(token);
+export function unregisterReplyTarget(vhost: VirtualHost, token: string): void {
+  targetsOf(vhost).delete(token);
 }
 
 /** Delivers a reply addressed to `amq.rabbitmq.reply-to.<token>`; false when nobody waits for it. */
-export function deliverReply(routingKey: string, message: Message): boolean {
-  const target = targets.get(routingKey.slice(REPLY_TO_PREFIX.length));
+export function deliverReply(vhost: VirtualHost, routingKey: string, message: Message): boolean {
+  const target = targetsByVhost.get(vhost)?.get(routingKey.slice(REPLY_TO_PREFIX.length));
   return target ? target.deliverReply(message) : false;
 }

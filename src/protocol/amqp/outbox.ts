@@ -35,6 +35,8 @@ export class Outbox {
   frameMax = 131072;
   /** Incremented on every frame written: the heartbeat timer's "we sent something" signal. */
   framesSent = 0;
+  /** Bytes written this turn and not yet handed to the socket (backpressure counts them too). */
+  pendingBytes = 0;
 
   constructor(socket: Socket) {
     this.#socket = socket;
@@ -136,6 +138,7 @@ export class Outbox {
       if (len >= COPY_LIMIT) {
         this.#cut();
         this.#pending.push(body.subarray(off, off + len));
+        this.pendingBytes += len;
       } else {
         const r = this.#reserve(len);
         body.copy(this.#slab, r, off, off + len);
@@ -161,6 +164,7 @@ export class Outbox {
     }
     const p = this.#pos;
     this.#pos += n;
+    this.pendingBytes += n;
     return p;
   }
 
@@ -183,6 +187,7 @@ export class Outbox {
   /** Hands everything written so far to the socket (normally called on the next tick). */
   flush(): void {
     this.#scheduled = false;
+    this.pendingBytes = 0;
     this.#cut();
     const pending = this.#pending;
     if (pending.length === 0) return;

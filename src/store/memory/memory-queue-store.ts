@@ -9,12 +9,14 @@ import { EntryRing } from './entry-ring.js';
  */
 export class MemoryQueueStore implements QueueStore {
   readonly #ring = new EntryRing();
-  readonly #requeued: QueueEntry[] = [];
+  // Sorted by seq; entries before #requeuedHead are already taken (compacted now and then).
+  #requeued: QueueEntry[] = [];
+  #requeuedHead = 0;
   #nextSeq = 1;
   #readyBytes = 0;
 
   get readyCount(): number {
-    return this.#ring.length + this.#requeued.length;
+    return this.#ring.length + this.#requeued.length - this.#requeuedHead;
   }
 
   get readyBytes(): number {
@@ -29,17 +31,31 @@ export class MemoryQueueStore implements QueueStore {
   }
 
   shift(): QueueEntry | undefined {
-    const entry = this.#requeued.length > 0 ? this.#requeued.shift() : this.#ring.shift();
+    let entry: QueueEntry | undefined;
+    if (this.#requeuedHead < this.#requeued.length) {
+      entry = this.#requeued[this.#requeuedHead]!;
+      this.#requeued[this.#requeuedHead++] = undefined as unknown as QueueEntry;
+      if (this.#requeuedHead === this.#requeued.length) {
+        this.#requeued = [];
+        this.#requeuedHead = 0;
+      }
+    } else {
+      entry = this.#ring.shift();
+    }
     if (entry) this.#readyBytes -= entry.message.body.length;
     return entry;
   }
 
   requeue(entry: QueueEntry): void {
     entry.redelivered = true;
+    if (this.#requeuedHead > 1024 && this.#requeuedHead * 2 > this.#requeued.length) {
+      this.#requeued = this.#requeued.slice(this.#requeuedHead);
+      this.#requeuedHead = 0;
+    }
     const list = this.#requeued;
     // Requeues usually arrive in ascending order (a channel returning its unacked in tag order).
-    if (list.length === 0 || list[list.length - 1]!.seq < entry.seq) list.push(entry);
-    else list.splice(lowerBound(list, entry.seq), 0, entry);
+    if (list.length === this.#requeuedHead || list[list.length - 1]!.seq < entry.seq) list.push(entry);
+    else list.splice(lowerBound(list, this.#requeuedHead, entry.seq), 0, entry);
     this.#readyBytes += entry.message.body.length;
   }
 
@@ -50,7 +66,8 @@ export class MemoryQueueStore implements QueueStore {
   purge(): number {
     const n = this.readyCount;
     this.#ring.clear();
-    this.#requeued.length = 0;
+    this.#requeued = [];
+    this.#requeuedHead = 0;
     this.#readyBytes = 0;
     return n;
   }
@@ -60,8 +77,8 @@ export class MemoryQueueStore implements QueueStore {
   }
 }
 
-function lowerBound(list: QueueEntry[], seq: number): number {
-  let lo = 0;
+function lowerBound(list: QueueEntry[], from: number, seq: number): number {
+  let lo = from;
   let hi = list.length;
   while (lo < hi) {
     const mid = (lo + hi) >>> 1;

@@ -147,6 +147,62 @@ export function decodeValue(r: Reader, depth: number): FieldValue {
 }
 
 // ---------------------------------------------------------------------------------------------
+// Validation without decoding
+
+/** Fixed payload sizes of the scalar field types, by tag (0 = not a fixed-size type). */
+const FIXED_SIZE = new Uint8Array(256);
+for (const [tag, size] of [['t', 1], ['b', 1], ['B', 1], ['s', 2], ['u', 2], ['I', 4], ['i', 4], ['l', 8],
+  ['f', 4], ['d', 8], ['D', 5], ['T', 8]] as const) FIXED_SIZE[tag.charCodeAt(0)] = size;
+
+/**
+ * Walks a field table checking its structure (lengths, known tags, nesting) without building any
+ * value: the publish path uses it to refuse malformed headers (502) before they reach consumers.
+ */
+export function skipTable(r: Reader, depth: number): void {
+  if (depth > MAX_DEPTH) throw syntax(`field table nested deeper than ${MAX_DEPTH} levels`);
+  const len = r.u32();
+  const end = r.need(len) + len;
+  const outerEnd = r.end;
+  r.end = end;
+  while (r.pos < end) {
+    const keyLen = r.u8();
+    r.pos = r.need(keyLen) + keyLen;
+    skipValue(r, depth);
+  }
+  r.end = outerEnd;
+}
+
+function skipValue(r: Reader, depth: number): void {
+  const at = r.pos;
+  const tag = r.u8();
+  const fixed = FIXED_SIZE[tag]!;
+  if (fixed > 0) {
+    r.pos = r.need(fixed) + fixed;
+    return;
+  }
+  switch (tag) {
+    case 0x53: case 0x78: { // S x
+      const len = r.u32();
+      r.pos = r.need(len) + len;
+      return;
+    }
+    case 0x46: return skipTable(r, depth + 1); // F
+    case 0x41: { // A
+      const len = r.u32();
+      const end = r.need(len) + len;
+      const outerEnd = r.end;
+      r.end = end;
+      while (r.pos < end) skipValue(r, depth + 1);
+      r.end = outerEnd;
+      return;
+    }
+    case 0x56: return; // V
+    default:
+      throw syntax(`unknown field value type 0x${tag.toString(16).padStart(2, '0')} at offset ${at}`);
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
 // Encoding
 
 /** Writes a field-table; `undefined` is the empty table. */

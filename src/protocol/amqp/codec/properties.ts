@@ -11,6 +11,7 @@ import { AmqpError } from '../amqp-error.js';
 import { SYNTAX_ERROR } from '../reply-codes.js';
 import { Reader, Writer } from './buffer-io.js';
 import type { FieldTable } from './field-table.js';
+import { skipTable } from './field-table.js';
 
 export interface BasicProperties {
   contentType?: string;
@@ -194,3 +195,44 @@ export function readExpiration(raw: Buffer): string | undefined {
   const end = skipShortStr(raw, pos, 'expiration');
   return raw.toString('utf8', pos + 1, end);
 }
+
+/** Shared by validateProperties: the publish path allocates no Reader per message. */
+const scratchReader = new Reader(Buffer.alloc(0));
+
+function skipShort(r: Reader): void {
+  const len = r.u8();
+  r.pos = r.need(len) + len;
+}
+
+/**
+ * Checks that raw property bytes are well formed (flags, every present property, the headers
+ * table's structure) without decoding them; throws 502 SYNTAX_ERROR otherwise. RabbitMQ refuses
+ * such a publish too, and it keeps malformed bytes from reaching consumers' client libraries.
+ */
+export function validateProperties(raw: Buffer): void {
+  const r = scratchReader;
+  r.buf = raw;
+  r.pos = 0;
+  r.end = raw.length;
+  try {
+    const f = readFlags(r);
+    if (f & F_CONTENT_TYPE) skipShort(r);
+    if (f & F_CONTENT_ENCODING) skipShort(r);
+    if (f & F_HEADERS) skipTable(r, 0);
+    if (f & F_DELIVERY_MODE) r.pos = r.need(1) + 1;
+    if (f & F_PRIORITY) r.pos = r.need(1) + 1;
+    if (f & F_CORRELATION_ID) skipShort(r);
+    if (f & F_REPLY_TO) skipShort(r);
+    if (f & F_EXPIRATION) skipShort(r);
+    if (f & F_MESSAGE_ID) skipShort(r);
+    if (f & F_TIMESTAMP) r.pos = r.need(8) + 8;
+    if (f & F_TYPE) skipShort(r);
+    if (f & F_USER_ID) skipShort(r);
+    if (f & F_APP_ID) skipShort(r);
+    if (f & F_CLUSTER_ID) skipShort(r);
+  } finally {
+    r.buf = EMPTY;
+  }
+}
+
+const EMPTY = Buffer.alloc(0);
