@@ -6,10 +6,9 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
-import type { Channel, ChannelModel, ConsumeMessage, GetMessage, Message } from 'amqplib';
+import type { Channel, ConsumeMessage, GetMessage, Message } from 'amqplib';
 import { startTestBroker, waitFor } from './helpers/broker.js';
 import type { TestBroker } from './helpers/broker.js';
-import type { AmqpError } from './helpers/amqp-client.js';
 import { clientHelpers, closeQuietly, defs, nextError, qname, raw, rejectsWithCode, sleep } from './helpers/amqp-client.js';
 
 let broker: TestBroker;

@@ -5,10 +5,9 @@
  */
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import type { Channel, ChannelModel, ConfirmChannel, ConsumeMessage, GetMessage, Message } from 'amqplib';
+import type { Channel, ConsumeMessage, GetMessage, Message } from 'amqplib';
 import { startTestBroker, waitFor } from './helpers/broker.js';
 import type { TestBroker } from './helpers/broker.js';
-import type { AmqpError } from './helpers/amqp-client.js';
 import { clientHelpers, closeQuietly, defs, nextError, qname, raw, rejectsWithCode, sleep } from './helpers/amqp-client.js';
 
 const REPLY_TO = 'amq.rabbitmq.reply-to';

@@ -1,29 +1,26 @@
 import { randomBytes } from 'node:crypto';
 import { BrokerError } from '../../core/broker-error.js';
 import type { Exchange } from '../../core/exchange/exchange.js';
-import { Message } from '../../core/message.js';
+import type { Message } from '../../core/message.js';
 import type { Queue } from '../../core/queue/queue.js';
 import type { VirtualHost } from '../../core/vhost.js';
 import { AmqpError, fitReplyText } from './amqp-error.js';
-import { decodeContentHeader } from './codec/content-header.js';
 import { FRAME_BODY, FRAME_HEADER, FRAME_METHOD } from './codec/frame-types.js';
 import type { AmqpMethod } from './codec/methods.generated.js';
 import * as M from './codec/methods.generated.js';
-import { encodeProperties, F_REPLY_TO, F_USER_ID, hasPropertyFlag, validateProperties } from './codec/properties.js';
+import { F_REPLY_TO, F_USER_ID, hasPropertyFlag } from './codec/properties.js';
+import { ContentAssembly } from './content-assembly.js';
 import type { AmqpConnection } from './connection.js';
 import type { DeliveryChannel } from './deliveries.js';
 import type { Unacked } from './deliveries.js';
 import { ChannelConsumer, Deliveries } from './deliveries.js';
 import type { ReplyTarget } from './direct-reply-to.js';
-import { deliverReply, registerReplyTarget, REPLY_TO_PREFIX, REPLY_TO_QUEUE, unregisterReplyTarget } from './direct-reply-to.js';
+import { deliverReply, REPLY_TO_PREFIX, REPLY_TO_QUEUE, ReplyConsumer } from './direct-reply-to.js';
 import { handleTopologyMethod } from './channel-topology.js';
 import {
   ACCESS_REFUSED, CHANNEL_ERROR, COMMAND_INVALID, FRAME_ERROR, NO_ROUTE, NOT_ALLOWED, NOT_FOUND, NOT_IMPLEMENTED,
   PRECONDITION_FAILED, UNEXPECTED_FRAME,
 } from './reply-codes.js';
-
-/** RabbitMQ's default max_message_size (128 MiB); larger messages are refused with 406. */
-const MAX_MESSAGE_SIZE = 128 * 1024 * 1024;
 
 interface TxPublish { exchange: Exchange; message: Message; mandatory: boolean }
 interface TxSettle { taken: Unacked[]; reject: boolean; requeue: boolean }
@@ -46,28 +43,24 @@ export class Channel implements DeliveryChannel, ReplyTarget {
   lastQueue = '';
   #state: 'open' | 'closing' | 'closed' = 'open';
   #methodId = 0;
-  // content assembly
-  #publish: M.BasicPublish | undefined;
-  #exchange: Exchange | undefined;
-  #content: Buffer | undefined; // properties followed by body, one allocation
-  #propsLength = 0;
-  #bodyReceived = 0;
-  #awaiting: 'method' | 'header' | 'body' = 'method';
+  readonly #content = new ContentAssembly();
   // confirms and transactions
   #confirm = false;
   #publishSeq = 0;
   #confirmedSeq = 0;
   #confirmScheduled = false;
   #tx: { publishes: TxPublish[]; settles: TxSettle[] } | undefined;
-  // direct reply-to
-  #replyToken: string | undefined;
-  #replyConsumerTag = '';
+  #replyConsumer: ReplyConsumer | undefined;
 
   constructor(conn: AmqpConnection, id: number) {
     this.conn = conn;
     this.id = id;
     this.vhost = conn.vhost!;
     this.deliveries = new Deliveries(this);
+  }
+
+  get open(): boolean {
+    return this.#state === 'open';
   }
 
   get canDeliver(): boolean {
@@ -83,14 +76,17 @@ export class Channel implements DeliveryChannel, ReplyTarget {
     }
     try {
       if (type === FRAME_METHOD) {
-        if (this.#awaiting !== 'method') {
-          throw new AmqpError(UNEXPECTED_FRAME, `expected content ${this.#awaiting} frame, got a method frame`);
+        if (this.#content.awaiting !== 'method') {
+          throw new AmqpError(UNEXPECTED_FRAME, `expected content ${this.#content.awaiting} frame, got a method frame`);
         }
         const m = M.decodeMethod(payload);
         this.#methodId = m.id;
         this.#onMethod(m);
-      } else if (type === FRAME_HEADER) this.#onHeader(payload);
-      else if (type === FRAME_BODY) this.#onBody(payload);
+      } else if (type === FRAME_HEADER) {
+        if (this.#content.header(payload)) this.#completePublish();
+      } else if (type === FRAME_BODY) {
+        if (this.#content.body(payload)) this.#completePublish();
+      }
       else throw new AmqpError(FRAME_ERROR, `unknown frame type ${type}`);
     } catch (err) {
       if (!(err instanceof BrokerError)) throw err;
@@ -165,52 +161,14 @@ export class Channel implements DeliveryChannel, ReplyTarget {
     if (ex.internal) {
       throw new BrokerError(ACCESS_REFUSED, `cannot publish to internal exchange '${m.exchange}' in vhost '${this.vhost.name}'`);
     }
-    this.#publish = m;
-    this.#exchange = ex;
-    this.#awaiting = 'header';
-  }
-
-  #onHeader(payload: Buffer): void {
-    if (this.#awaiting !== 'header') throw new AmqpError(UNEXPECTED_FRAME, 'content header frame without basic.publish');
-    const h = decodeContentHeader(payload);
-    if (h.classId !== 60) throw new AmqpError(FRAME_ERROR, `content header for class ${h.classId}, expected 60 (basic)`);
-    if (h.bodySize > MAX_MESSAGE_SIZE) {
-      this.#awaiting = 'method';
-      throw new BrokerError(PRECONDITION_FAILED, `message size ${h.bodySize} is larger than configured max size ${MAX_MESSAGE_SIZE}`);
-    }
-    const props = h.rawProperties;
-    validateProperties(props);
-    // Copy properties and body into one allocation: the socket's read buffer must not be retained.
-    const content = Buffer.allocUnsafe(props.length + h.bodySize);
-    props.copy(content, 0);
-    this.#content = content;
-    this.#propsLength = props.length;
-    this.#bodyReceived = 0;
-    if (h.bodySize === 0) this.#completePublish();
-    else this.#awaiting = 'body';
-  }
-
-  #onBody(payload: Buffer): void {
-    if (this.#awaiting !== 'body') throw new AmqpError(UNEXPECTED_FRAME, 'content body frame without a content header');
-    const content = this.#content!;
-    const at = this.#propsLength + this.#bodyReceived;
-    if (at + payload.length > content.length) {
-      throw new AmqpError(FRAME_ERROR, `content body exceeds the ${content.length - this.#propsLength} bytes announced in its header`);
-    }
-    payload.copy(content, at);
-    this.#bodyReceived += payload.length;
-    if (at + payload.length === content.length) this.#completePublish();
+    this.#content.start(m, ex);
   }
 
   #completePublish(): void {
-    const m = this.#publish!;
-    const content = this.#content!;
-    const message = new Message(m.exchange, m.routingKey, content.subarray(0, this.#propsLength), content.subarray(this.#propsLength));
-    const ex = this.#exchange!;
-    this.#awaiting = 'method';
-    this.#publish = undefined;
-    this.#exchange = undefined;
-    this.#content = undefined;
+    const content = this.#content;
+    const m = content.publish!;
+    const ex = content.exchange!;
+    const message = content.take();
     if (hasPropertyFlag(message.rawProperties, F_USER_ID)) this.#checkUserId(message);
     if (hasPropertyFlag(message.rawProperties, F_REPLY_TO)) this.#rewriteReplyTo(message);
     if (this.#tx) {
@@ -278,20 +236,15 @@ export class Channel implements DeliveryChannel, ReplyTarget {
 
   // ---- direct reply-to ----
 
-  /** A request asks for a direct reply: point reply_to at this channel's reply consumer. */
+  /** A request asks for a direct reply (reply_to = amq.rabbitmq.reply-to): needs our reply consumer. */
   #rewriteReplyTo(message: Message): void {
-    const props = message.properties;
-    if (props.replyTo !== REPLY_TO_QUEUE) return;
-    if (!this.#replyToken) throw new BrokerError(PRECONDITION_FAILED, 'fast reply consumer does not exist');
-    const next = { ...props, replyTo: REPLY_TO_PREFIX + this.#replyToken };
-    message.setProperties(encodeProperties(next), next);
+    if (message.properties.replyTo !== REPLY_TO_QUEUE) return;
+    if (!this.#replyConsumer) throw new BrokerError(PRECONDITION_FAILED, 'fast reply consumer does not exist');
+    this.#replyConsumer.rewriteReplyTo(message);
   }
 
-  deliverReply(message: Message): boolean {
-    if (this.#state !== 'open') return false;
-    const tag = this.deliveries.nextTag();
-    this.writeDeliver(this.#replyConsumerTag, tag, false, message);
-    return true;
+  nextDeliveryTag(): number {
+    return this.deliveries.nextTag();
   }
 
   // ---- consumers and acks ----
@@ -299,14 +252,12 @@ export class Channel implements DeliveryChannel, ReplyTarget {
   #onConsume(m: M.BasicConsume): void {
     const queueName = m.queue === '' ? this.#lastQueueName() : m.queue;
     const tag = m.consumerTag === '' ? `amq.ctag-${randomBytes(16).toString('base64url')}` : m.consumerTag;
-    if (this.consumers.has(tag) || (this.#replyToken && tag === this.#replyConsumerTag)) {
+    if (this.consumers.has(tag) || this.#replyConsumer?.tag === tag) {
       throw new AmqpError(NOT_ALLOWED, `attempt to reuse consumer tag '${tag}'`);
     }
     if (queueName === REPLY_TO_QUEUE) {
-      if (!m.noAck) throw new BrokerError(PRECONDITION_FAILED, 'reply consumer cannot acknowledge');
-      if (this.#replyToken) throw new BrokerError(PRECONDITION_FAILED, 'reply consumer already set');
-      this.#replyToken = registerReplyTarget(this.vhost, this);
-      this.#replyConsumerTag = tag;
+      if (this.#replyConsumer) throw new BrokerError(PRECONDITION_FAILED, 'reply consumer already set');
+      this.#replyConsumer = new ReplyConsumer(this.vhost, this, tag, m.noAck);
       if (!m.nowait) this.conn.outbox.writeMethod(this.id, { id: M.BASIC_CONSUME_OK, consumerTag: tag });
       return;
     }
@@ -324,9 +275,9 @@ export class Channel implements DeliveryChannel, ReplyTarget {
     if (consumer) {
       this.consumers.delete(m.consumerTag);
       consumer.queue.removeConsumer(consumer);
-    } else if (this.#replyToken && m.consumerTag === this.#replyConsumerTag) {
-      unregisterReplyTarget(this.vhost, this.#replyToken);
-      this.#replyToken = undefined;
+    } else if (this.#replyConsumer?.tag === m.consumerTag) {
+      this.#replyConsumer.cancel();
+      this.#replyConsumer = undefined;
     }
     if (!m.nowait) this.conn.outbox.writeMethod(this.id, { id: M.BASIC_CANCEL_OK, consumerTag: m.consumerTag });
   }
@@ -407,8 +358,8 @@ export class Channel implements DeliveryChannel, ReplyTarget {
     if (this.#state === 'open') this.#state = 'closing';
     for (const c of this.consumers.values()) c.queue.removeConsumer(c);
     this.consumers.clear();
-    if (this.#replyToken) unregisterReplyTarget(this.vhost, this.#replyToken);
-    this.#replyToken = undefined;
+    this.#replyConsumer?.cancel();
+    this.#replyConsumer = undefined;
     // An uncommitted transaction's acks never happened: those messages are requeued too.
     for (const held of this.#tx?.settles ?? []) this.deliveries.restoreHeld(held.taken);
     this.#tx = undefined;
