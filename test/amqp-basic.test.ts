@@ -9,7 +9,7 @@ import { randomBytes } from 'node:crypto';
 import type { Channel, ConsumeMessage, GetMessage, Message } from 'amqplib';
 import { startTestBroker, waitFor } from './helpers/broker.js';
 import type { TestBroker } from './helpers/broker.js';
-import { clientHelpers, closeQuietly, defs, nextError, qname, raw, rejectsWithCode, sleep } from './helpers/amqp-client.js';
+import { body, clientHelpers, closeQuietly, count, defs, getOrFail, nextError, qname, raw, rejectsWithCode, sleep, waitForCount } from './helpers/amqp-client.js';
 
 let broker: TestBroker;
 
@@ -35,27 +35,6 @@ async function settle(ch: Channel, q: string): Promise<void> {
   await sleep(40);
 }
 
-const body = (m: Message): string => m.content.toString();
-
-async function count(ch: Channel, q: string): Promise<number> {
-  return (await ch.checkQueue(q)).messageCount;
-}
-
-/** Polls the queue's ready count until it is `n`. */
-async function waitForCount(ch: Channel, q: string, n: number, timeoutMs = 3000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  let last = -1;
-  while ((last = await count(ch, q)) !== n) {
-    if (Date.now() > deadline) assert.fail(`queue ${q} has ${last} ready messages, expected ${n}`);
-    await sleep(10);
-  }
-}
-
-async function getOrFail(ch: Channel, q: string, options?: { noAck?: boolean }): Promise<GetMessage> {
-  const m = await ch.get(q, options);
-  assert.ok(m, `expected a message in ${q}`);
-  return m;
-}
 
 // ---- tests ----
 

@@ -5,10 +5,10 @@
  */
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import type { Channel, ConsumeMessage, GetMessage, Message } from 'amqplib';
+import type { Channel, ConsumeMessage, Message } from 'amqplib';
 import { startTestBroker, waitFor } from './helpers/broker.js';
 import type { TestBroker } from './helpers/broker.js';
-import { clientHelpers, closeQuietly, defs, nextError, qname, raw, rejectsWithCode, sleep } from './helpers/amqp-client.js';
+import { body, clientHelpers, closeQuietly, count, defs, getOrFail, nextError, qname, raw, rejectsWithCode, sleep, waitForCount } from './helpers/amqp-client.js';
 
 const REPLY_TO = 'amq.rabbitmq.reply-to';
 
@@ -26,27 +26,6 @@ after(async () => {
 
 const { connect, channel, withConn, declare, confirmChannel } = clientHelpers(() => broker.url);
 
-const body = (m: Message): string => m.content.toString();
-
-async function count(ch: Channel, q: string): Promise<number> {
-  return (await ch.checkQueue(q)).messageCount;
-}
-
-/** Polls the queue's ready count until it is `n`. */
-async function waitForCount(ch: Channel, q: string, n: number, timeoutMs = 3000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  let last = -1;
-  while ((last = await count(ch, q)) !== n) {
-    if (Date.now() > deadline) assert.fail(`queue ${q} has ${last} ready messages, expected ${n}`);
-    await sleep(10);
-  }
-}
-
-async function getOrFail(ch: Channel, q: string, options?: { noAck?: boolean }): Promise<GetMessage> {
-  const m = await ch.get(q, options);
-  assert.ok(m, `expected a message in ${q}`);
-  return m;
-}
 
 const txSelect = (ch: Channel) => raw(ch).rpc(defs.TxSelect!, {}, defs.TxSelectOk!);
 const txCommit = (ch: Channel) => raw(ch).rpc(defs.TxCommit!, {}, defs.TxCommitOk!);

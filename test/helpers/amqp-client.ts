@@ -4,7 +4,7 @@ import type { EventEmitter } from 'node:events';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import amqp from 'amqplib';
-import type { Channel, ChannelModel, ConfirmChannel } from 'amqplib';
+import type { Channel, ChannelModel, ConfirmChannel, GetMessage, Message } from 'amqplib';
 
 /** amqplib's method table: its package exports only the public API, so load it by file path. */
 const require = createRequire(import.meta.url);
@@ -57,6 +57,29 @@ export async function rejectsWithCode(p: Promise<unknown>, code: number): Promis
     return err as AmqpError;
   }
   assert.fail(`expected a rejection with reply code ${code}`);
+}
+
+export const body = (m: Message): string => m.content.toString();
+
+/** The queue's ready count (a passive declare). */
+export async function count(ch: Channel, q: string): Promise<number> {
+  return (await ch.checkQueue(q)).messageCount;
+}
+
+/** Polls the queue's ready count until it is `n`. */
+export async function waitForCount(ch: Channel, q: string, n: number, timeoutMs = 3000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  let last = -1;
+  while ((last = await count(ch, q)) !== n) {
+    if (Date.now() > deadline) assert.fail(`queue ${q} has ${last} ready messages, expected ${n}`);
+    await sleep(10);
+  }
+}
+
+export async function getOrFail(ch: Channel, q: string, options?: { noAck?: boolean }): Promise<GetMessage> {
+  const m = await ch.get(q, options);
+  assert.ok(m, `expected a message in ${q}`);
+  return m;
 }
 
 /** Connection and channel helpers bound to a broker URL (read when called: brokers restart). */
