@@ -8,15 +8,14 @@ const log = createLogger('cli');
 async function start(argv: string[]): Promise<void> {
   const config = loadConfig(argv);
   if (config.logLevel) setLogLevel(config.logLevel);
-  const warren = await Warren.start(config);
-  const o = warren.options;
-  // The one line that says the broker is ready (management/metrics come with the operations front-end).
-  process.stdout.write(`Warren ready: AMQP on ${o.host ?? '0.0.0.0'}:${warren.amqpPort}, data in ${o.dataDir} (management port ${o.managementPort}, metrics port ${o.metricsPort} reserved)\n`);
+  // Handlers first: a signal that arrives while the broker starts still shuts it down cleanly.
+  let warren: Warren | undefined;
   let stopping = false;
   const shutdown = (signal: string): void => {
     if (stopping) return;
     stopping = true;
     log.info('shutting down', { signal });
+    if (!warren) process.exit(0); // start() has not finished: nothing is serving yet
     warren.stop('shutdown').then(() => process.exit(0), (err: unknown) => {
       log.error('shutdown failed', { err });
       process.exit(1);
@@ -24,6 +23,10 @@ async function start(argv: string[]): Promise<void> {
   };
   process.on('SIGTERM', () => shutdown('SIGTERM'));
   process.on('SIGINT', () => shutdown('SIGINT'));
+  warren = await Warren.start(config);
+  const o = warren.options;
+  // The one line that says the broker is ready (management/metrics come with the operations front-end).
+  process.stdout.write(`Warren ready: AMQP on ${o.host ?? '0.0.0.0'}:${warren.amqpPort}, data in ${o.dataDir} (management port ${o.managementPort}, metrics port ${o.metricsPort} reserved)\n`);
 }
 
 async function main(): Promise<void> {
