@@ -48,6 +48,7 @@ function describe(v: unknown): string {
  * strings as longstr or byte array).
  */
 export function valuesEquivalent(a: FieldValue, b: FieldValue): boolean {
+  if (a === b) return true; // the common case on the headers-exchange path: no allocation
   if (tablesEqual({ v: a }, { v: b })) return true;
   const sa = scalarKey(a);
   return sa !== undefined && sa === scalarKey(b);

@@ -10,7 +10,7 @@ export interface Consumer {
   /** Auto-ack: the queue forgets an entry as soon as it is delivered. */
   readonly noAck: boolean;
   readonly exclusive: boolean;
-  /** Prefetch, flow and socket backpressure allow one more delivery right now. */
+  /** Prefetch and socket backpressure allow one more delivery right now. */
   canAccept(): boolean;
   /** Takes an entry the queue has shifted for it. Must not call back into the queue's drain. */
   deliver(queue: Queue, entry: QueueEntry): void;

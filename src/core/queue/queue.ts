@@ -22,7 +22,7 @@ export interface QueueEvents {
 
 /**
  * A queue: the store of ready messages plus the consumers it delivers to, round-robin, as long as
- * they can accept (prefetch, flow, backpressure). Entries out for delivery are counted here and
+ * they can accept (prefetch, socket backpressure). Entries out for delivery are counted here and
  * tracked by whoever holds them (the AMQP channel), which returns them through ack() or requeue().
  */
 export class Queue {
@@ -129,7 +129,7 @@ export class Queue {
   /**
    * Delivers ready entries to consumers that can accept, round-robin from where the last pass
    * stopped, until the queue is empty or no consumer can take more. Consumers call it again when
-   * they regain capacity (ack, qos, flow, socket drain).
+   * they regain capacity (ack, qos, socket drain).
    */
   drain(): void {
     if (this.#draining || this.deleted) return;

@@ -320,7 +320,7 @@ export class Channel implements DeliveryChannel, ReplyTarget {
       message.routingKey, message.rawProperties, message.body);
   }
 
-  /** Capacity came back (ack, qos, flow, socket drained): let our consumers' queues deliver. */
+  /** Capacity came back (ack, qos, socket drained): let our consumers' queues deliver. */
   resumeDeliveries(): void {
     if (!this.canDeliver) return;
     for (const c of this.consumers.values()) c.queue.drain();

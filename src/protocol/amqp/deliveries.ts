@@ -8,7 +8,7 @@ import { NOT_IMPLEMENTED, PRECONDITION_FAILED } from './reply-codes.js';
 /** What a delivery needs from its channel. */
 export interface DeliveryChannel {
   readonly id: number;
-  /** Open, flow on, and the socket keeps up. */
+  /** Open, and the socket keeps up. */
   readonly canDeliver: boolean;
   writeDeliver(consumerTag: string, deliveryTag: number, redelivered: boolean, message: Message): void;
   consumerCancelledByServer(consumer: ChannelConsumer): void;
@@ -109,12 +109,22 @@ export class Deliveries {
 
   /** basic.ack (§1.8.3.13): multiple with tag 0 means every outstanding delivery. */
   ack(tag: number, multiple: boolean): void {
-    settleAll(this.take(tag, multiple), false, false);
+    // The single-tag case is the per-message hot path: settle it without building a list.
+    if (multiple) settleAll(this.take(tag, true), false, false);
+    else settleOne(this.#takeOne(tag), false, false);
   }
 
   /** basic.nack / basic.reject: requeue puts messages back at their position, redelivered. */
   reject(tag: number, multiple: boolean, requeue: boolean): void {
-    settleAll(this.take(tag, multiple), true, requeue);
+    if (multiple) settleAll(this.take(tag, true), true, requeue);
+    else settleOne(this.#takeOne(tag), true, requeue);
+  }
+
+  #takeOne(tag: number): Unacked {
+    const u = this.#unacked.get(tag);
+    if (!u) throw unknownTag(tag);
+    this.#unacked.delete(tag);
+    return u;
   }
 
   /**
@@ -122,12 +132,7 @@ export class Deliveries {
    * not outstanding (never issued, or already settled), as RabbitMQ does at the method itself.
    */
   take(tag: number, multiple: boolean): Unacked[] {
-    if (!multiple) {
-      const u = this.#unacked.get(tag);
-      if (!u) throw unknownTag(tag);
-      this.#unacked.delete(tag);
-      return [u];
-    }
+    if (!multiple) return [this.#takeOne(tag)];
     // As RabbitMQ: the named tag itself must be outstanding (0 = all).
     if (tag !== 0 && !this.#unacked.has(tag)) throw unknownTag(tag);
     // Collect first: a requeued message may be redelivered (with a new tag) while we settle.
@@ -172,18 +177,15 @@ export class Deliveries {
   }
 }
 
+function settleOne(u: Unacked, rejected: boolean, requeue: boolean): void {
+  if (u.consumer) u.consumer.unacked--;
+  if (rejected && requeue) u.queue.requeue(u.entry);
+  else u.queue.ack(u.entry);
+}
+
 function settleAll(list: Unacked[], rejected: boolean, requeue: boolean): void {
-  if (!(rejected && requeue)) {
-    for (const u of list) {
-      if (u.consumer) u.consumer.unacked--;
-      u.queue.ack(u.entry);
-    }
-    return;
-  }
-  if (list.length === 1) {
-    const u = list[0]!;
-    if (u.consumer) u.consumer.unacked--;
-    u.queue.requeue(u.entry);
+  if (!(rejected && requeue) || list.length === 1) {
+    for (const u of list) settleOne(u, rejected, requeue);
     return;
   }
   // Return the whole batch before any queue delivers again, so it keeps its order.
