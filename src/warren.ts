@@ -80,7 +80,7 @@ export class Warren {
 
   /** Closes every client connection with 320 CONNECTION_FORCED and stops listening. */
   stop(reason = 'shutdown'): Promise<void> {
-    this.#stopping ??= this.#amqp.close(reason).then(() => log.debug('stopped'));
+    this.#stopping ??= this.#amqp.close(reason).then(() => this.broker.close()).then(() => log.debug('stopped'));
     return this.#stopping;
   }
 }

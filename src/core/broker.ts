@@ -1,5 +1,6 @@
 import type { QueueStore } from '../store/queue-store.js';
-import { MemoryQueueStore } from '../store/memory/memory-queue-store.js';
+import type { MessageStoreOptions } from '../store/message-store.js';
+import { MessageStore } from '../store/message-store.js';
 import type { Definitions } from '../store/definitions-store.js';
 import { DefinitionsStore } from '../store/definitions-store.js';
 import { createLogger } from '../log.js';
@@ -15,9 +16,7 @@ function clearTimeoutIfAny(t: NodeJS.Timeout | undefined): undefined {
   return undefined;
 }
 
-export interface BrokerOptions {
-  dataDir: string;
-}
+export type BrokerOptions = MessageStoreOptions;
 
 /**
  * The broker core: vhosts (each owning its exchanges, queues and bindings), users, and the
@@ -26,23 +25,33 @@ export interface BrokerOptions {
 export class Broker implements VhostHost {
   readonly vhosts = new Map<string, VirtualHost>();
   readonly users = new UserRegistry();
+  readonly messages: MessageStore;
   readonly #definitions: DefinitionsStore;
   #loading = false;
   #retry: NodeJS.Timeout | undefined;
 
   constructor(options: BrokerOptions) {
     this.#definitions = new DefinitionsStore(options.dataDir);
+    this.messages = new MessageStore(options);
     this.vhosts.set('/', new VirtualHost('/', this));
+    const started = performance.now();
     this.#restoreDefinitions();
+    this.messages.removeOrphans();
+    log.info('recovery finished', { ms: Math.round(performance.now() - started) });
   }
 
   getVhost(name: string): VirtualHost | undefined {
     return this.vhosts.get(name);
   }
 
-  createQueueStore(_vhost: string, _queue: string, _durable: boolean): QueueStore {
-    // Messages live in memory until the durable store lands (design.md, "The message store").
-    return new MemoryQueueStore();
+  createQueueStore(vhost: string, queue: string, durable: boolean): QueueStore {
+    return this.messages.open(vhost, queue, durable);
+  }
+
+  /** Shutdown (after the protocol front-ends closed): pending writes synced, files closed. */
+  async close(): Promise<void> {
+    this.#retry = clearTimeoutIfAny(this.#retry);
+    await this.messages.close();
   }
 
   /**

@@ -1,5 +1,5 @@
 import type { BasicProperties } from '../protocol/amqp/codec/properties.js';
-import { decodeProperties } from '../protocol/amqp/codec/properties.js';
+import { decodeProperties, readDeliveryMode } from '../protocol/amqp/codec/properties.js';
 import type { FieldTable } from '../protocol/amqp/codec/field-table.js';
 
 /**
@@ -19,6 +19,7 @@ export class Message {
   rawProperties: Buffer;
   readonly body: Buffer;
   #decoded: BasicProperties | undefined;
+  #deliveryMode = -1;
 
   constructor(exchange: string, routingKey: string, rawProperties: Buffer, body: Buffer) {
     this.exchange = exchange;
@@ -29,6 +30,12 @@ export class Message {
 
   get bodySize(): number {
     return this.body.length;
+  }
+
+  /** delivery_mode 2: kept across restarts when in a durable queue. Read once, without decoding the rest. */
+  get persistent(): boolean {
+    if (this.#deliveryMode < 0) this.#deliveryMode = readDeliveryMode(this.rawProperties);
+    return this.#deliveryMode === 2;
   }
 
   /** The decoded basic properties (decoded once, on first use). Treat as read-only. */
@@ -44,5 +51,6 @@ export class Message {
   setProperties(raw: Buffer, decoded: BasicProperties): void {
     this.rawProperties = raw;
     this.#decoded = decoded;
+    this.#deliveryMode = -1;
   }
 }

@@ -144,7 +144,7 @@ export class VirtualHost implements QueueEvents {
       throw new BrokerError(ACCESS_REFUSED, `queue name '${name}' contains reserved prefix 'amq.*'`);
     }
     warnUnenforced(this.name, name, options.arguments);
-    const store = this.#host.createQueueStore(this.name, name, options.durable);
+    const store = this.#host.createQueueStore(this.name, name, options.durable && !options.exclusive);
     const q = new Queue(this.name, name, { ...options, owner: options.exclusive ? requester : null }, store, this);
     this.queues.set(name, q);
     if (q.durable && !q.exclusive) this.#host.definitionsChanged();
@@ -172,9 +172,10 @@ export class VirtualHost implements QueueEvents {
       b.source.removeBinding(b);
       this.#maybeAutoDeleteExchange(b.source);
     }
-    const count = q.destroy();
+    // Definitions first: a crash in between leaves an orphaned message directory, which the next
+    // start removes, never a queue that comes back with the messages of a deleted one.
     if (q.durable && !q.exclusive) this.#host.definitionsChanged();
-    return count;
+    return q.destroy();
   }
 
   /** Exclusive queues die with the connection that declared them. */

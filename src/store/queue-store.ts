@@ -25,17 +25,20 @@ export interface QueueEntry {
  * - `purge` drops every ready entry (not the ones out for delivery) and returns how many.
  * - `readyBytes` counts body bytes of ready entries.
  *
- * The memory store is `memory/memory-queue-store.ts`; the durable segment store comes with the
- * durable-store issue and runs the same test suite.
+ * Implementations: `segment/segment-queue-store.ts` (the broker's: a durable log for durable
+ * queues, or memory that pages to disk) and `memory/memory-queue-store.ts`. Both run the same
+ * test suite, queue-store.contract.ts.
  */
 export interface QueueStore {
   readonly readyCount: number;
   readonly readyBytes: number;
-  push(message: Message): QueueEntry;
+  push(message: Message): void;
   shift(): QueueEntry | undefined;
   requeue(entry: QueueEntry): void;
   ack(entry: QueueEntry): void;
   purge(): number;
-  /** The queue is deleted: release everything the store holds. */
+  /** The queue is deleted: release everything the store holds (files included). */
   destroy(): void;
+  /** The broker stops: write out what is buffered and close files; the messages stay for the next start. */
+  close(): void;
 }

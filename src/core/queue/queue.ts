@@ -139,7 +139,8 @@ export class Queue {
       while (this.store.readyCount > 0 && consumers.length > 0) {
         const consumer = this.#nextAccepting();
         if (!consumer) break;
-        const entry = this.store.shift()!;
+        const entry = this.store.shift();
+        if (!entry) break;
         this.unackedCount++;
         consumer.deliver(this, entry);
         if (consumer.noAck) this.ack(entry);

@@ -1,62 +1,43 @@
 import type { Message } from '../../core/message.js';
 import type { QueueEntry, QueueStore } from '../queue-store.js';
+import { RequeuedEntries } from '../requeued-entries.js';
 import { EntryRing } from './entry-ring.js';
 
 /**
- * Messages held in memory: a ring buffer of never-delivered entries (publish order) and a sorted
- * array of requeued ones. Every requeued entry has a lower seq than every entry still in the ring
- * (it was shifted off the head before them), so requeued entries always go out first, in seq order.
+ * Messages held in memory: a ring buffer of never-delivered entries (publish order) and the sorted
+ * requeued ones, which always go out first. Used where nothing may touch the disk (unit tests,
+ * embedding without a data directory); the broker's queues use the segment store.
  */
 export class MemoryQueueStore implements QueueStore {
   readonly #ring = new EntryRing();
-  // Sorted by seq; entries before #requeuedHead are already taken (compacted now and then).
-  #requeued: QueueEntry[] = [];
-  #requeuedHead = 0;
+  readonly #requeued = new RequeuedEntries();
   #nextSeq = 1;
-  #readyBytes = 0;
+  #ringBytes = 0;
 
   get readyCount(): number {
-    return this.#ring.length + this.#requeued.length - this.#requeuedHead;
+    return this.#ring.length + this.#requeued.length;
   }
 
   get readyBytes(): number {
-    return this.#readyBytes;
+    return this.#ringBytes + this.#requeued.bytes;
   }
 
-  push(message: Message): QueueEntry {
-    const entry: QueueEntry = { seq: this.#nextSeq++, message, redelivered: false };
-    this.#ring.push(entry);
-    this.#readyBytes += message.body.length;
-    return entry;
+  push(message: Message): void {
+    this.#ring.push({ seq: this.#nextSeq++, message, redelivered: false });
+    this.#ringBytes += message.body.length;
   }
 
   shift(): QueueEntry | undefined {
-    let entry: QueueEntry | undefined;
-    if (this.#requeuedHead < this.#requeued.length) {
-      entry = this.#requeued[this.#requeuedHead]!;
-      this.#requeued[this.#requeuedHead++] = undefined as unknown as QueueEntry;
-      if (this.#requeuedHead === this.#requeued.length) {
-        this.#requeued = [];
-        this.#requeuedHead = 0;
-      }
-    } else {
-      entry = this.#ring.shift();
-    }
-    if (entry) this.#readyBytes -= entry.message.body.length;
+    const requeued = this.#requeued.shift();
+    if (requeued) return requeued;
+    const entry = this.#ring.shift();
+    if (entry) this.#ringBytes -= entry.message.body.length;
     return entry;
   }
 
   requeue(entry: QueueEntry): void {
     entry.redelivered = true;
-    if (this.#requeuedHead > 1024 && this.#requeuedHead * 2 > this.#requeued.length) {
-      this.#requeued = this.#requeued.slice(this.#requeuedHead);
-      this.#requeuedHead = 0;
-    }
-    const list = this.#requeued;
-    // Requeues usually arrive in ascending order (a channel returning its unacked in tag order).
-    if (list.length === this.#requeuedHead || list[list.length - 1]!.seq < entry.seq) list.push(entry);
-    else list.splice(lowerBound(list, this.#requeuedHead, entry.seq), 0, entry);
-    this.#readyBytes += entry.message.body.length;
+    this.#requeued.insert(entry);
   }
 
   ack(_entry: QueueEntry): void {
@@ -66,24 +47,14 @@ export class MemoryQueueStore implements QueueStore {
   purge(): number {
     const n = this.readyCount;
     this.#ring.clear();
-    this.#requeued = [];
-    this.#requeuedHead = 0;
-    this.#readyBytes = 0;
+    this.#requeued.takeAll();
+    this.#ringBytes = 0;
     return n;
   }
 
   destroy(): void {
     this.purge();
   }
-}
 
-function lowerBound(list: QueueEntry[], from: number, seq: number): number {
-  let lo = from;
-  let hi = list.length;
-  while (lo < hi) {
-    const mid = (lo + hi) >>> 1;
-    if (list[mid]!.seq < seq) lo = mid + 1;
-    else hi = mid;
-  }
-  return lo;
+  close(): void {}
 }

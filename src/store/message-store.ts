@@ -1,0 +1,96 @@
+import { createHash } from 'node:crypto';
+import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { createLogger } from '../log.js';
+import type { QueueStore } from './queue-store.js';
+import { GroupCommit } from './segment/group-commit.js';
+import { SegmentQueueStore } from './segment/segment-queue-store.js';
+
+const log = createLogger('store');
+
+export interface MessageStoreOptions {
+  dataDir: string;
+  /** fsync before confirming persistent messages (default true; false is unsafe on power loss). */
+  fsync?: boolean;
+  /** Segment file size, bytes. */
+  segmentBytes?: number;
+  /** Ready messages each queue keeps in memory before the rest waits on disk. */
+  queueMemoryMessages?: number;
+  queueMemoryBytes?: number;
+}
+
+export const STORE_DEFAULTS = {
+  segmentBytes: 8 * 1024 * 1024,
+  queueMemoryMessages: 16384,
+  queueMemoryBytes: 16 * 1024 * 1024,
+};
+
+/**
+ * Where queues keep their messages: `<dataDir>/queues/<hash>/` for durable queues (a segment log
+ * that survives restarts) and `<dataDir>/paging/<n>/` for the pages of non-durable queues (wiped at
+ * every start). Owns the group commit that all durable queues share.
+ */
+export class MessageStore {
+  readonly commit: GroupCommit;
+  readonly #queuesDir: string;
+  readonly #pagingDir: string;
+  readonly #options: Required<Omit<MessageStoreOptions, 'dataDir' | 'fsync'>>;
+  readonly #open = new Set<SegmentQueueStore>();
+  #pagingSeq = 0;
+
+  constructor(options: MessageStoreOptions) {
+    this.commit = new GroupCommit(options.fsync ?? true);
+    this.#queuesDir = join(options.dataDir, 'queues');
+    this.#pagingDir = join(options.dataDir, 'paging');
+    this.#options = {
+      segmentBytes: options.segmentBytes ?? STORE_DEFAULTS.segmentBytes,
+      queueMemoryMessages: options.queueMemoryMessages ?? STORE_DEFAULTS.queueMemoryMessages,
+      queueMemoryBytes: options.queueMemoryBytes ?? STORE_DEFAULTS.queueMemoryBytes,
+    };
+    rmSync(this.#pagingDir, { recursive: true, force: true });
+    mkdirSync(this.#queuesDir, { recursive: true });
+  }
+
+  /** A store for a new or restored queue: durable ones recover what their directory holds. */
+  open(vhost: string, queue: string, durable: boolean): QueueStore {
+    const dir = durable ? this.queueDir(vhost, queue) : join(this.#pagingDir, String(++this.#pagingSeq));
+    if (durable && !existsSync(join(dir, 'queue.json'))) {
+      mkdirSync(dir, { recursive: true });
+      writeFileSync(join(dir, 'queue.json'), `${JSON.stringify({ vhost, name: queue })}\n`);
+    }
+    return new SegmentQueueStore({
+      dir, durable, label: `${vhost}/${queue}`, segmentBytes: this.#options.segmentBytes, commit: this.commit,
+      memoryMessages: this.#options.queueMemoryMessages, memoryBytes: this.#options.queueMemoryBytes,
+      registry: this.#open,
+    });
+  }
+
+  queueDir(vhost: string, queue: string): string {
+    return join(this.#queuesDir, createHash('sha256').update(`${vhost}\0${queue}`).digest('hex').slice(0, 32));
+  }
+
+  /** After the definitions are restored: message directories of queues that no longer exist go. */
+  removeOrphans(): void {
+    const live = new Set<string>();
+    for (const s of this.#open) if (s.durable) live.add(s.dir);
+    for (const name of readdirSync(this.#queuesDir)) {
+      const dir = join(this.#queuesDir, name);
+      if (live.has(dir)) continue;
+      let owner = 'unknown queue';
+      try {
+        const o = JSON.parse(readFileSync(join(dir, 'queue.json'), 'utf8')) as { vhost: string; name: string };
+        owner = `${o.vhost}/${o.name}`;
+      } catch {
+        // No owner file: still not a live queue's directory.
+      }
+      log.info('removing the messages of a queue that no longer exists', { queue: owner, dir });
+      rmSync(dir, { recursive: true, force: true });
+    }
+  }
+
+  /** Shutdown: every buffered write out and synced, files closed. Messages stay for the next start. */
+  async close(): Promise<void> {
+    await this.commit.drain();
+    for (const s of [...this.#open]) s.close();
+  }
+}
