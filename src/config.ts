@@ -1,4 +1,5 @@
 import { readFileSync } from 'node:fs';
+import { parseByteSize } from './core/resource-alarms.js';
 import type { LogLevel } from './log.js';
 import { isLogLevelName } from './log.js';
 import type { WarrenOptions } from './warren.js';
@@ -15,7 +16,7 @@ export interface Config extends WarrenOptions {
   logLevel?: LogLevel;
 }
 
-type Kind = 'port' | 'string' | 'seconds' | 'frameMax' | 'channelMax' | 'logLevel';
+type Kind = 'port' | 'string' | 'seconds' | 'frameMax' | 'channelMax' | 'logLevel' | 'boolean' | 'watermark' | 'bytes';
 
 /** Every setting: its flag (--amqp-port), environment variable (WARREN_AMQP_PORT) and config-file key (amqp-port). */
 const SETTINGS: { name: string; key: keyof Config; kind: Kind }[] = [
@@ -28,6 +29,9 @@ const SETTINGS: { name: string; key: keyof Config; kind: Kind }[] = [
   { name: 'frame-max', key: 'frameMax', kind: 'frameMax' },
   { name: 'channel-max', key: 'channelMax', kind: 'channelMax' },
   { name: 'log-level', key: 'logLevel', kind: 'logLevel' },
+  { name: 'fsync', key: 'fsync', kind: 'boolean' },
+  { name: 'memory-high-watermark', key: 'memoryHighWatermark', kind: 'watermark' },
+  { name: 'disk-free-limit', key: 'diskFreeLimit', kind: 'bytes' },
 ];
 
 function envName(name: string): string {
@@ -52,6 +56,21 @@ function parseValue(kind: Kind, raw: unknown, where: string): unknown {
     case 'string':
       if (typeof raw !== 'string' || raw === '') throw new ConfigError(`${where}: expected a non-empty string`);
       return raw;
+    case 'boolean':
+      if (raw === true || /^(true|on|yes|1)$/i.test(text)) return true;
+      if (raw === false || /^(false|off|no|0)$/i.test(text)) return false;
+      throw new ConfigError(`${where}: '${text}' is not a boolean (true or false)`);
+    case 'watermark': {
+      // A fraction of the machine's memory (0.4, as RabbitMQ's default), or an absolute size ("512MB").
+      const n = typeof raw === 'number' ? raw : /^\s*(0|1|0?\.\d+)\s*$/.test(text) ? Number(text) : parseByteSize(text);
+      if (!(n > 0)) throw new ConfigError(`${where}: '${text}' is neither a fraction of memory (0 < x <= 1) nor a size like 512MB`);
+      return n;
+    }
+    case 'bytes': {
+      const n = typeof raw === 'number' ? raw : parseByteSize(text);
+      if (!Number.isFinite(n) || n < 0) throw new ConfigError(`${where}: '${text}' is not a size (bytes, or like 50MB, 1GiB)`);
+      return n;
+    }
   }
 }
 
@@ -110,4 +129,10 @@ Options (each also settable as WARREN_<NAME> in the environment, or in a JSON --
   --frame-max N        largest frame, bytes (default 131072)
   --channel-max N      channels per connection (default 2047)
   --log-level L        debug | info | warn | error | silent (default info)
+  --fsync BOOL         fsync before confirming persistent messages (default true;
+                       false is unsafe: a power cut can lose confirmed messages)
+  --memory-high-watermark X   block publishers above this memory use: a fraction
+                       of RAM (default 0.4) or a size like 1GB
+  --disk-free-limit SIZE      block publishers when the data directory's disk has
+                       less free space than this (default 50MB)
   --config FILE        JSON file with any of the settings above`;

@@ -30,10 +30,20 @@ export interface Logger {
   enabled(level: LogLevel): boolean;
 }
 
+export type LogSink = (line: { level: LogLevel; component: string; msg: string } & Record<string, unknown>) => void;
+
+let sink: LogSink | null = null;
+
+/** Also hands every line at info level or above to `fn` (tests read what the broker reported). */
+export function setLogSink(fn: LogSink | null): void {
+  sink = fn;
+}
+
 function write(level: LogLevel, component: string, msg: string, fields?: Record<string, unknown>): void {
+  if (ORDER[level] < threshold && !(sink && ORDER[level] >= ORDER.info)) return;
+  const line = { time: new Date().toISOString(), level, component, msg, ...fields };
+  if (sink && ORDER[level] >= ORDER.info) sink(line);
   if (ORDER[level] < threshold) return;
-  const line: Record<string, unknown> = { time: new Date().toISOString(), level, component, msg };
-  if (fields) Object.assign(line, fields);
   process.stderr.write(JSON.stringify(line, jsonSafe) + '\n');
 }
 

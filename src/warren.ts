@@ -1,5 +1,9 @@
+import { readFileSync } from 'node:fs';
+import { totalmem } from 'node:os';
 import { resolve } from 'node:path';
 import { Broker } from './core/broker.js';
+import { ResourceAlarms } from './core/resource-alarms.js';
+import { STORE_DEFAULTS } from './store/message-store.js';
 import { createLogger } from './log.js';
 import { AmqpServer } from './protocol/amqp/amqp-server.js';
 
@@ -22,6 +26,18 @@ export interface WarrenOptions {
   frameMax?: number;
   /** Most channels per connection. Default 2047, as RabbitMQ. */
   channelMax?: number;
+  /** fsync before confirming persistent messages. Default true; false is unsafe on power loss. */
+  fsync?: boolean;
+  /** Block publishers above this memory use: a fraction (≤ 1) of RAM, or bytes. Default 0.4. */
+  memoryHighWatermark?: number;
+  /** Block publishers when the data directory's disk has fewer free bytes. Default 50 MB. */
+  diskFreeLimit?: number;
+  /** How often the alarms look at memory and disk, ms. Default 1000. */
+  alarmIntervalMs?: number;
+  /** Store tuning (embedding and tests): segment file size, and ready messages a queue keeps in memory. */
+  segmentBytes?: number;
+  queueMemoryMessages?: number;
+  queueMemoryBytes?: number;
 }
 
 export const DEFAULTS = {
@@ -32,6 +48,10 @@ export const DEFAULTS = {
   heartbeat: 60,
   frameMax: 131072,
   channelMax: 2047,
+  fsync: true,
+  memoryHighWatermark: 0.4,
+  diskFreeLimit: 50_000_000,
+  alarmIntervalMs: 1000,
 } as const;
 
 /**
@@ -65,12 +85,35 @@ export class Warren {
       heartbeat: opts.heartbeat ?? DEFAULTS.heartbeat,
       frameMax: opts.frameMax ?? DEFAULTS.frameMax,
       channelMax: opts.channelMax ?? DEFAULTS.channelMax,
+      fsync: opts.fsync ?? DEFAULTS.fsync,
+      memoryHighWatermark: opts.memoryHighWatermark ?? DEFAULTS.memoryHighWatermark,
+      diskFreeLimit: opts.diskFreeLimit ?? DEFAULTS.diskFreeLimit,
+      alarmIntervalMs: opts.alarmIntervalMs ?? DEFAULTS.alarmIntervalMs,
+      segmentBytes: opts.segmentBytes ?? STORE_DEFAULTS.segmentBytes,
+      queueMemoryMessages: opts.queueMemoryMessages ?? STORE_DEFAULTS.queueMemoryMessages,
+      queueMemoryBytes: opts.queueMemoryBytes ?? STORE_DEFAULTS.queueMemoryBytes,
     };
-    const broker = new Broker({ dataDir: options.dataDir });
+    const broker = new Broker({
+      dataDir: options.dataDir, fsync: options.fsync, segmentBytes: options.segmentBytes,
+      queueMemoryMessages: options.queueMemoryMessages, queueMemoryBytes: options.queueMemoryBytes,
+    });
+    const watermark = options.memoryHighWatermark <= 1
+      ? Math.floor(options.memoryHighWatermark * machineMemory()) : options.memoryHighWatermark;
+    broker.alarms = new ResourceAlarms({
+      memoryHighWatermark: watermark, diskFreeLimit: options.diskFreeLimit, dataDir: options.dataDir,
+      intervalMs: options.alarmIntervalMs,
+    });
     const amqp = new AmqpServer(broker, {
       frameMax: options.frameMax, channelMax: options.channelMax, heartbeat: options.heartbeat, handshakeTimeout: 10_000,
     });
-    const port = await amqp.listen(options.amqpPort, options.host);
+    let port: number;
+    try {
+      port = await amqp.listen(options.amqpPort, options.host);
+    } catch (err) {
+      await broker.close();
+      throw err;
+    }
+    broker.alarms.start();
     return new Warren(broker, amqp, port, options);
   }
 
@@ -80,7 +123,22 @@ export class Warren {
 
   /** Closes every client connection with 320 CONNECTION_FORCED and stops listening. */
   stop(reason = 'shutdown'): Promise<void> {
+    this.broker.alarms?.stop();
     this.#stopping ??= this.#amqp.close(reason).then(() => this.broker.close()).then(() => log.debug('stopped'));
     return this.#stopping;
   }
+}
+
+/** The machine's memory, or the container's limit when there is a lower one (cgroup v2 or v1). */
+function machineMemory(): number {
+  let total = totalmem();
+  for (const path of ['/sys/fs/cgroup/memory.max', '/sys/fs/cgroup/memory/memory.limit_in_bytes']) {
+    try {
+      const limit = Number(readFileSync(path, 'utf8').trim());
+      if (Number.isFinite(limit) && limit > 0 && limit < total) total = limit;
+    } catch {
+      // Not in a cgroup with a limit.
+    }
+  }
+  return total;
 }

@@ -4,6 +4,7 @@ import { MessageStore } from '../store/message-store.js';
 import type { Definitions } from '../store/definitions-store.js';
 import { DefinitionsStore } from '../store/definitions-store.js';
 import { createLogger } from '../log.js';
+import type { ResourceAlarms } from './resource-alarms.js';
 import { UserRegistry } from './users.js';
 import type { VhostHost } from './vhost.js';
 import { VirtualHost } from './vhost.js';
@@ -26,6 +27,8 @@ export class Broker implements VhostHost {
   readonly vhosts = new Map<string, VirtualHost>();
   readonly users = new UserRegistry();
   readonly messages: MessageStore;
+  /** Memory and disk alarms (set by whoever runs the broker; absent in bare unit tests). */
+  alarms: ResourceAlarms | undefined;
   readonly #definitions: DefinitionsStore;
   #loading = false;
   #retry: NodeJS.Timeout | undefined;

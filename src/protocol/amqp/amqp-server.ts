@@ -13,6 +13,9 @@ export class AmqpServer {
   readonly connections = new Set<AmqpConnection>();
 
   constructor(broker: Broker, limits: ConnectionLimits) {
+    broker.alarms?.onChange((blocked, reason) => {
+      for (const conn of this.connections) conn.alarmChanged(blocked, reason);
+    });
     this.#broker = broker;
     this.#limits = limits;
     this.#server = createServer((socket) => this.#accept(socket));

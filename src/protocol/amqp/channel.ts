@@ -17,9 +17,13 @@ import { ChannelConsumer, Deliveries } from './deliveries.js';
 import type { ReplyTarget } from './direct-reply-to.js';
 import { deliverReply, REPLY_TO_PREFIX, REPLY_TO_QUEUE, ReplyConsumer } from './direct-reply-to.js';
 import { handleTopologyMethod } from './channel-topology.js';
+import type { ConfirmTarget } from './publisher-confirms.js';
+import { PublisherConfirms } from './publisher-confirms.js';
+import type { CommitWaiter } from '../../store/segment/group-commit.js';
+import type { Outbox } from './outbox.js';
 import {
   ACCESS_REFUSED, CHANNEL_ERROR, COMMAND_INVALID, FRAME_ERROR, NO_ROUTE, NOT_ALLOWED, NOT_FOUND, NOT_IMPLEMENTED,
-  PRECONDITION_FAILED, UNEXPECTED_FRAME,
+  PRECONDITION_FAILED, RESOURCE_ERROR, UNEXPECTED_FRAME,
 } from './reply-codes.js';
 
 interface TxPublish { exchange: Exchange; message: Message; mandatory: boolean }
@@ -33,7 +37,7 @@ const routed = new Set<Queue>();
  * routing, publisher confirms, transactions, consumers and acks. Errors it raises close only this
  * channel (soft, 4xx) or the whole connection (hard, 5xx), as §1.4.2.5 says.
  */
-export class Channel implements DeliveryChannel, ReplyTarget {
+export class Channel implements DeliveryChannel, ReplyTarget, ConfirmTarget, CommitWaiter {
   readonly id: number;
   readonly conn: AmqpConnection;
   readonly vhost: VirtualHost;
@@ -45,11 +49,12 @@ export class Channel implements DeliveryChannel, ReplyTarget {
   #methodId = 0;
   readonly #content = new ContentAssembly();
   // confirms and transactions
-  #confirm = false;
-  #publishSeq = 0;
-  #confirmedSeq = 0;
-  #confirmScheduled = false;
+  #confirms: PublisherConfirms | undefined;
   #tx: { publishes: TxPublish[]; settles: TxSettle[] } | undefined;
+  /** The group-commit round a tx.commit-ok waits for (0: none). */
+  #txEpoch = 0;
+  /** Frames that arrived while the channel waits for the disk (tx.commit, or close with confirms owed). */
+  #deferred: { type: number; payload: Buffer }[] | null = null;
   #replyConsumer: ReplyConsumer | undefined;
 
   constructor(conn: AmqpConnection, id: number) {
@@ -63,6 +68,10 @@ export class Channel implements DeliveryChannel, ReplyTarget {
     return this.#state === 'open';
   }
 
+  get outbox(): Outbox {
+    return this.conn.outbox;
+  }
+
   get canDeliver(): boolean {
     return this.#state === 'open' && this.conn.writable;
   }
@@ -74,12 +83,21 @@ export class Channel implements DeliveryChannel, ReplyTarget {
       if (type === FRAME_METHOD) this.#onMethodWhileClosing(M.decodeMethod(payload));
       return;
     }
+    if (this.#deferred) {
+      this.#deferred.push({ type, payload: Buffer.from(payload) });
+      return;
+    }
     try {
       if (type === FRAME_METHOD) {
         if (this.#content.awaiting !== 'method') {
           throw new AmqpError(UNEXPECTED_FRAME, `expected content ${this.#content.awaiting} frame, got a method frame`);
         }
         const m = M.decodeMethod(payload);
+        if (m.id === M.CHANNEL_CLOSE && this.#confirms && this.#confirms.pending > 0) {
+          // Confirms owed go out before close-ok (else a retrying publisher duplicates them): wait for the disk.
+          this.#deferred = [{ type, payload: Buffer.from(payload) }];
+          return;
+        }
         this.#methodId = m.id;
         this.#onMethod(m);
       } else if (type === FRAME_HEADER) {
@@ -135,11 +153,11 @@ export class Channel implements DeliveryChannel, ReplyTarget {
         return out.writeMethod(this.id, { id: M.ACCESS_REQUEST_OK, ticket: 1 });
       case M.CONFIRM_SELECT:
         if (this.#tx) throw new BrokerError(PRECONDITION_FAILED, 'cannot switch from tx to confirm mode');
-        this.#confirm = true;
+        this.#confirms ??= new PublisherConfirms(this, this.conn.broker.messages.commit);
         if (!m.nowait) out.writeMethod(this.id, { id: M.CONFIRM_SELECT_OK });
         return;
       case M.TX_SELECT:
-        if (this.#confirm) throw new BrokerError(PRECONDITION_FAILED, 'cannot switch from confirm to tx mode');
+        if (this.#confirms) throw new BrokerError(PRECONDITION_FAILED, 'cannot switch from confirm to tx mode');
         this.#tx ??= { publishes: [], settles: [] };
         return out.writeMethod(this.id, { id: M.TX_SELECT_OK });
       case M.TX_COMMIT: return this.#commit();
@@ -162,6 +180,7 @@ export class Channel implements DeliveryChannel, ReplyTarget {
       throw new BrokerError(ACCESS_REFUSED, `cannot publish to internal exchange '${m.exchange}' in vhost '${this.vhost.name}'`);
     }
     this.#content.start(m, ex);
+    this.conn.publishing();
   }
 
   #completePublish(): void {
@@ -175,14 +194,11 @@ export class Channel implements DeliveryChannel, ReplyTarget {
       this.#tx.publishes.push({ exchange: ex, message, mandatory: m.mandatory });
       return;
     }
+    const commit = this.conn.broker.messages.commit;
+    const writes = commit.writes;
     this.#route(ex, message, m.mandatory);
-    if (this.#confirm) {
-      this.#publishSeq++;
-      if (!this.#confirmScheduled) {
-        this.#confirmScheduled = true;
-        process.nextTick(sendConfirms, this);
-      }
-    }
+    // A persistent message written to a durable queue is confirmed once the disk has it.
+    this.#confirms?.published(commit.writes !== writes ? commit.epoch : 0);
   }
 
   #route(ex: Exchange, message: Message, mandatory: boolean): void {
@@ -207,23 +223,49 @@ export class Channel implements DeliveryChannel, ReplyTarget {
     this.conn.outbox.writeReturn(this.id, NO_ROUTE, 'NO_ROUTE', message.exchange, message.routingKey, message.rawProperties, message.body);
   }
 
-  /** Publisher confirms for everything published so far: one basic.ack with multiple (§ confirms). */
-  flushConfirms(): void {
-    this.#confirmScheduled = false;
-    if (this.#state !== 'open' || this.#publishSeq === this.#confirmedSeq) return;
-    const multiple = this.#publishSeq - this.#confirmedSeq > 1;
-    this.#confirmedSeq = this.#publishSeq;
-    this.conn.outbox.writeMethod(this.id, { id: M.BASIC_ACK, deliveryTag: this.#publishSeq, multiple });
+  /** Every confirm owed went out: a close that waited for them can go on. */
+  confirmsSettled(): void {
+    if (this.#txEpoch === 0) this.#resumeDeferred();
   }
 
   #commit(): void {
     const tx = this.#tx;
     if (!tx) throw new BrokerError(PRECONDITION_FAILED, 'channel is not transactional');
     this.#tx = { publishes: [], settles: [] };
+    const commit = this.conn.broker.messages.commit;
+    const writes = commit.writes;
     for (const p of tx.publishes) this.#route(p.exchange, p.message, p.mandatory);
     for (const s of tx.settles) this.deliveries.settleHeld(s.taken, s.reject, s.requeue);
-    this.conn.outbox.writeMethod(this.id, { id: M.TX_COMMIT_OK });
     this.resumeDeliveries();
+    if (commit.writes === writes) return this.conn.outbox.writeMethod(this.id, { id: M.TX_COMMIT_OK });
+    // commit-ok only once the disk has the persistent messages; later frames wait behind it.
+    this.#txEpoch = commit.epoch;
+    this.#deferred ??= [];
+    commit.wait(this);
+  }
+
+  /** A group-commit round finished: the awaited one ends the pending tx.commit. */
+  committed(round: number, ok: boolean): void {
+    if (this.#txEpoch === 0 || this.#state !== 'open') return;
+    if (round < this.#txEpoch) return this.conn.broker.messages.commit.wait(this);
+    this.#txEpoch = 0;
+    if (ok) this.conn.outbox.writeMethod(this.id, { id: M.TX_COMMIT_OK });
+    else this.closeWithError(new BrokerError(RESOURCE_ERROR, 'could not write the transaction\'s messages to disk'));
+    this.#resumeDeferred();
+  }
+
+  /** Processes, in order, the frames that arrived while the channel waited. */
+  #resumeDeferred(): void {
+    const frames = this.#deferred;
+    if (!frames || this.#txEpoch !== 0) return;
+    this.#deferred = null;
+    for (let i = 0; i < frames.length; i++) {
+      this.onFrame(frames[i]!.type, frames[i]!.payload);
+      if (this.#deferred) {
+        (this.#deferred as { type: number; payload: Buffer }[]).push(...frames.slice(i + 1));
+        return;
+      }
+    }
   }
 
   /** RabbitMQ validates user_id: a publisher may not claim to be someone else. */
@@ -354,7 +396,7 @@ export class Channel implements DeliveryChannel, ReplyTarget {
   release(): void {
     if (this.#state === 'closed') return;
     // Publishes routed before the close are confirmed before it (else a retrying publisher duplicates them).
-    if (this.#confirmScheduled) this.flushConfirms();
+    this.#confirms?.flush();
     if (this.#state === 'open') this.#state = 'closing';
     for (const c of this.consumers.values()) c.queue.removeConsumer(c);
     this.consumers.clear();
@@ -372,6 +414,3 @@ export class Channel implements DeliveryChannel, ReplyTarget {
   }
 }
 
-function sendConfirms(ch: Channel): void {
-  ch.flushConfirms();
-}

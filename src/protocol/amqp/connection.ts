@@ -60,6 +60,9 @@ export class AmqpConnection implements FrameHandler {
   #timer: NodeJS.Timeout | undefined;
   #lastReceived = Date.now();
   #lastFramesSent = 0;
+  /** Not read because it published during a resource alarm; and whether it was told (connection.blocked). */
+  #publishBlocked = false;
+  #blockedNotified = false;
   readonly #onClosed: (c: AmqpConnection) => void;
 
   constructor(socket: Socket, broker: Broker, limits: ConnectionLimits, onClosed: (c: AmqpConnection) => void) {
@@ -113,8 +116,33 @@ export class AmqpConnection implements FrameHandler {
   }
 
   #onDrain(): void {
-    if (this.socket.isPaused() && this.#state !== 'closed') this.socket.resume();
+    if (this.socket.isPaused() && this.#state !== 'closed' && !this.#publishBlocked) this.socket.resume();
     for (const ch of this.channels.values()) ch.resumeDeliveries();
+  }
+
+  /**
+   * A channel got basic.publish. During a memory or disk alarm the connection stops being read
+   * (after the data at hand) and, if the client understands it, is told with connection.blocked,
+   * as RabbitMQ does; its consumers keep receiving.
+   */
+  publishing(): void {
+    const alarms = this.broker.alarms;
+    if (!alarms?.blocked || this.#publishBlocked) return;
+    this.#publishBlocked = true;
+    if (clientCapability(this.clientProperties, 'connection.blocked')) {
+      this.#blockedNotified = true;
+      this.outbox.writeMethod(0, { id: M.CONNECTION_BLOCKED, reason: alarms.reason });
+    }
+    this.socket.pause();
+  }
+
+  /** Every alarm cleared: a blocked publisher is read again (and told, if it was told it was blocked). */
+  alarmChanged(blocked: boolean, _reason: string): void {
+    if (blocked || !this.#publishBlocked) return;
+    this.#publishBlocked = false;
+    if (this.#blockedNotified && this.#state !== 'closed') this.outbox.writeMethod(0, { id: M.CONNECTION_UNBLOCKED });
+    this.#blockedNotified = false;
+    if (this.writable && this.#state !== 'closed') this.socket.resume();
   }
 
   onProtocolHeader(header: Buffer): void {
