@@ -59,7 +59,7 @@ export class MessageStore {
       writeFileSync(join(dir, 'queue.json'), `${JSON.stringify({ vhost, name: queue })}\n`);
     }
     return new SegmentQueueStore({
-      dir, durable, label: `${vhost}/${queue}`, segmentBytes: this.#options.segmentBytes, commit: this.commit,
+      dir, durable, label: `queue '${queue}' in vhost '${vhost}'`, segmentBytes: this.#options.segmentBytes, commit: this.commit,
       memoryMessages: this.#options.queueMemoryMessages, memoryBytes: this.#options.queueMemoryBytes,
       registry: this.#open,
     });
