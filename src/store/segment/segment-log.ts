@@ -1,6 +1,8 @@
 import { closeSync, mkdirSync, openSync, readSync, rmSync } from 'node:fs';
 import { Message } from '../../core/message.js';
-import { Segment, writeAll } from './segment.js';
+import { BrokerError } from '../../core/broker-error.js';
+import { RESOURCE_ERROR } from '../../core/reply-codes.js';
+import { Segment, unlinkQuietly, writeAll } from './segment.js';
 import type { GroupCommit, SyncSource } from './group-commit.js';
 import { recoverLog } from './segment-recovery.js';
 import type { RecoveredLog } from './segment-recovery.js';
@@ -96,6 +98,11 @@ export class SegmentLog implements SyncSource {
     if (this.#rseg === null) this.#setReader(head, offset);
     if (persistent && this.durable && this.#commit) this.#commit.markDirty(this);
     if (this.#wlen < FLUSH_AT_BYTES || !this.#tryFlush()) this.#queueFlush();
+  }
+
+  /** Every record left ahead of the reader is done (the store has read all live ones): skip them. */
+  skipToEnd(): void {
+    this.#rseg = null;
   }
 
   /** Moves the reader past the record just appended (its message is kept in memory instead). */
@@ -235,18 +242,29 @@ export class SegmentLog implements SyncSource {
     if (pendingFlushes.length === 1) setImmediate(flushPending);
   }
 
+  /**
+   * Starts a new segment. When the disk refuses (full, failing), the current segment simply grows
+   * past its size in the meantime: nothing is lost, and the group commit nacks what is not on disk.
+   */
   #rotate(): Segment {
     const old = this.#head;
+    if (old && !this.#tryFlush()) return old;
+    const id = old ? old.id + 1 : this.segments.length > 0 ? this.segments[this.segments.length - 1]!.id + 1 : 1;
+    const seg = new Segment(this.dir, id, FILE_HEADER_BYTES);
+    try {
+      seg.writeFd = openSync(seg.path, 'w+');
+      writeAll(seg.writeFd, fileHeader(SEGMENT_MAGIC, id), 0);
+    } catch (err) {
+      if (seg.writeFd >= 0) closeSync(seg.writeFd);
+      unlinkQuietly(seg.path);
+      if (old) return old;
+      throw new BrokerError(RESOURCE_ERROR, `cannot create a message log segment in ${this.dir}: ${(err as Error).message}`);
+    }
     if (old) {
-      this.flush();
       if (this.#commit && this.durable) this.#retiredFds.push(old.writeFd);
       else closeSync(old.writeFd);
       old.writeFd = -1;
     }
-    const id = old ? old.id + 1 : this.segments.length > 0 ? this.segments[this.segments.length - 1]!.id + 1 : 1;
-    const seg = new Segment(this.dir, id, FILE_HEADER_BYTES);
-    seg.writeFd = openSync(seg.path, 'w+');
-    writeAll(seg.writeFd, fileHeader(SEGMENT_MAGIC, id), 0);
     this.segments.push(seg);
     this.#head = seg;
     if (old && old.done === old.count) this.#deleteSegment(old);

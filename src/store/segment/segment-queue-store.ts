@@ -129,7 +129,8 @@ export class SegmentQueueStore implements QueueStore {
 
   ack(entry: QueueEntry): void {
     const e = entry as SegmentEntry;
-    if (e.segment) this.#log!.ack(e.segment, e.offset);
+    // The log is gone once the queue is deleted; a late ack of its messages has nothing to record.
+    if (e.segment && this.#log) this.#log.ack(e.segment, e.offset);
   }
 
   purge(): number {
@@ -144,6 +145,7 @@ export class SegmentQueueStore implements QueueStore {
         segLog.ack(segLog.last.segment, segLog.last.offset);
       }
     }
+    segLog?.skipToEnd();
     this.#diskCount = 0;
     this.#diskBytes = 0;
     return n;
@@ -213,6 +215,8 @@ export class SegmentQueueStore implements QueueStore {
       this.#diskCount--;
       this.#diskBytes -= message.body.length;
     }
+    // Records still ahead of the reader are done ones (acked before a restart): never read them.
+    if (this.#diskCount === 0) segLog.skipToEnd();
   }
 
   /**
