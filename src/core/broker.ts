@@ -40,7 +40,9 @@ export class Broker implements VhostHost {
     const started = performance.now();
     this.#restoreDefinitions();
     this.messages.removeOrphans();
-    log.info('recovery finished', { ms: Math.round(performance.now() - started) });
+    let messages = 0;
+    for (const vhost of this.vhosts.values()) for (const q of vhost.queues.values()) messages += q.messageCount;
+    log.info('recovery finished', { messages, ms: Math.round(performance.now() - started) });
   }
 
   getVhost(name: string): VirtualHost | undefined {
