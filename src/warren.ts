@@ -38,6 +38,8 @@ export interface WarrenOptions {
   segmentBytes?: number;
   queueMemoryMessages?: number;
   queueMemoryBytes?: number;
+  /** Bytes of ready messages non-durable queues keep in memory, all together, before paging to disk. Default: half the memory watermark. */
+  pagingThreshold?: number;
 }
 
 export const DEFAULTS = {
@@ -92,13 +94,16 @@ export class Warren {
       segmentBytes: opts.segmentBytes ?? STORE_DEFAULTS.segmentBytes,
       queueMemoryMessages: opts.queueMemoryMessages ?? STORE_DEFAULTS.queueMemoryMessages,
       queueMemoryBytes: opts.queueMemoryBytes ?? STORE_DEFAULTS.queueMemoryBytes,
+      pagingThreshold: 0,
     };
+    const watermark = options.memoryHighWatermark <= 1
+      ? Math.floor(options.memoryHighWatermark * machineMemory()) : options.memoryHighWatermark;
+    options.pagingThreshold = opts.pagingThreshold ?? Math.floor(watermark / 2);
     const broker = new Broker({
       dataDir: options.dataDir, fsync: options.fsync, segmentBytes: options.segmentBytes,
       queueMemoryMessages: options.queueMemoryMessages, queueMemoryBytes: options.queueMemoryBytes,
+      pagingThreshold: options.pagingThreshold,
     });
-    const watermark = options.memoryHighWatermark <= 1
-      ? Math.floor(options.memoryHighWatermark * machineMemory()) : options.memoryHighWatermark;
     broker.alarms = new ResourceAlarms({
       memoryHighWatermark: watermark, diskFreeLimit: options.diskFreeLimit, dataDir: options.dataDir,
       intervalMs: options.alarmIntervalMs,

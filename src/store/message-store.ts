@@ -3,6 +3,7 @@ import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync
 import { join } from 'node:path';
 import { createLogger } from '../log.js';
 import type { QueueStore } from './queue-store.js';
+import { MemoryBudget } from './memory-budget.js';
 import { GroupCommit } from './segment/group-commit.js';
 import { SegmentQueueStore } from './segment/segment-queue-store.js';
 
@@ -17,29 +18,34 @@ export interface MessageStoreOptions {
   /** Ready messages each queue keeps in memory before the rest waits on disk. */
   queueMemoryMessages?: number;
   queueMemoryBytes?: number;
+  /** Non-durable queues together keep this many bytes of ready messages in memory before paging. */
+  pagingThreshold?: number;
 }
 
 export const STORE_DEFAULTS = {
   segmentBytes: 8 * 1024 * 1024,
   queueMemoryMessages: 16384,
   queueMemoryBytes: 16 * 1024 * 1024,
+  pagingThreshold: 1024 * 1024 * 1024,
 };
 
 /**
- * Where queues keep their messages: `<dataDir>/queues/<hash>/` for durable queues (a segment log
+ * Where queues keep their messages (see segment/segment-queue-store.ts): `<dataDir>/queues/<hash>/` for durable queues (a segment log
  * that survives restarts) and `<dataDir>/paging/<n>/` for the pages of non-durable queues (wiped at
  * every start). Owns the group commit that all durable queues share.
  */
 export class MessageStore {
   readonly commit: GroupCommit;
+  readonly budget: MemoryBudget;
   readonly #queuesDir: string;
   readonly #pagingDir: string;
-  readonly #options: Required<Omit<MessageStoreOptions, 'dataDir' | 'fsync'>>;
+  readonly #options: Required<Omit<MessageStoreOptions, 'dataDir' | 'fsync' | 'pagingThreshold'>>;
   readonly #open = new Set<SegmentQueueStore>();
   #pagingSeq = 0;
 
   constructor(options: MessageStoreOptions) {
     this.commit = new GroupCommit(options.fsync ?? true);
+    this.budget = new MemoryBudget(options.pagingThreshold ?? STORE_DEFAULTS.pagingThreshold);
     this.#queuesDir = join(options.dataDir, 'queues');
     this.#pagingDir = join(options.dataDir, 'paging');
     this.#options = {
@@ -61,7 +67,7 @@ export class MessageStore {
     return new SegmentQueueStore({
       dir, durable, label: `queue '${queue}' in vhost '${vhost}'`, segmentBytes: this.#options.segmentBytes, commit: this.commit,
       memoryMessages: this.#options.queueMemoryMessages, memoryBytes: this.#options.queueMemoryBytes,
-      registry: this.#open,
+      registry: this.#open, budget: this.budget,
     });
   }
 

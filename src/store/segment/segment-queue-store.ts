@@ -6,6 +6,8 @@ import { EntryRing } from '../memory/entry-ring.js';
 import type { QueueEntry, QueueStore } from '../queue-store.js';
 import { RequeuedEntries } from '../requeued-entries.js';
 import type { GroupCommit } from './group-commit.js';
+import type { MemoryBudget } from '../memory-budget.js';
+import { ENTRY_OVERHEAD_BYTES } from '../memory-budget.js';
 import type { Segment } from './segment.js';
 import { SegmentLog } from './segment-log.js';
 import { encodeState } from './segment-format.js';
@@ -27,6 +29,8 @@ export interface SegmentStoreOptions {
   /** Ready messages kept in memory (the rest wait on disk): at most this many, and this many body bytes. */
   memoryMessages: number;
   memoryBytes: number;
+  /** Shared by non-durable queues: past it, they page beyond their own allowance (null: always page). */
+  budget?: MemoryBudget | null;
   /** Open stores: this one is in it until destroyed or closed. */
   registry?: Set<SegmentQueueStore>;
 }
@@ -42,8 +46,9 @@ interface SegmentEntry extends QueueEntry {
  *
  * Ready messages are, in order: the requeued entries (memory, sorted by seq), a ring of entries in
  * memory, then records only on disk from the log's reader onwards. The ring holds at most
- * `memoryMessages`/`memoryBytes`; past that, new messages exist only in the log and are read back
- * in large chunks when the ring runs dry. So a queue's memory is O(unacked + requeued + ring), not
+ * `memoryMessages`/`memoryBytes` (a non-durable queue more while the shared `budget` allows);
+ * past that, new messages exist only in the log and are read back in large chunks when the ring
+ * runs dry. So a queue's memory is O(unacked + requeued + ring), not
  * O(backlog).
  *
  * A durable queue writes every message to its log (persistent ones are covered by the group
@@ -91,18 +96,17 @@ export class SegmentQueueStore implements QueueStore {
   push(message: Message): void {
     const seq = this.#nextSeq++;
     const o = this.#options;
-    const inMemory = this.#diskCount === 0 && this.#ring.length < o.memoryMessages && this.#ringBytes < o.memoryBytes;
+    const inMemory = this.#diskCount === 0 &&
+      ((this.#ring.length < o.memoryMessages && this.#ringBytes < o.memoryBytes) || (!o.durable && !!o.budget && !o.budget.exceeded));
     if (!o.durable && inMemory) {
-      this.#ring.push(newEntry(seq, message, false, null, 0));
-      this.#ringBytes += message.body.length;
+      this.#ringPush(newEntry(seq, message, false, null, 0));
       return;
     }
     const segLog = (this.#log ??= this.#openLog());
     segLog.append(message, seq, Date.now(), o.durable && message.persistent);
     if (inMemory) {
       segLog.skipLastAppended();
-      this.#ring.push(newEntry(seq, message, false, segLog.last.segment, segLog.last.offset));
-      this.#ringBytes += message.body.length;
+      this.#ringPush(newEntry(seq, message, false, segLog.last.segment, segLog.last.offset));
     } else {
       this.#diskCount++;
       this.#diskBytes += message.body.length;
@@ -113,9 +117,8 @@ export class SegmentQueueStore implements QueueStore {
     let entry = this.#requeued.shift();
     if (!entry) {
       if (this.#ring.length === 0 && this.#diskCount > 0) this.#readAhead();
-      entry = this.#ring.shift();
+      entry = this.#ringShift();
       if (!entry) return undefined;
-      this.#ringBytes -= entry.message.body.length;
     }
     if (entry.seq >= this.#deliveredMark && this.#options.durable) this.#markDelivered(entry.seq);
     if (entry.seq > this.#deliveredMax) this.#deliveredMax = entry.seq;
@@ -135,9 +138,8 @@ export class SegmentQueueStore implements QueueStore {
 
   purge(): number {
     const n = this.readyCount;
-    for (let e = this.#ring.shift(); e; e = this.#ring.shift()) this.ack(e);
+    for (let e = this.#ringShift(); e; e = this.#ringShift()) this.ack(e);
     for (const e of this.#requeued.takeAll()) this.ack(e);
-    this.#ringBytes = 0;
     const segLog = this.#log;
     if (segLog) {
       while (this.#diskCount > 0 && segLog.readNext()) {
@@ -152,9 +154,9 @@ export class SegmentQueueStore implements QueueStore {
   }
 
   destroy(): void {
-    this.#ring.clear();
+    this.#releaseRing();
     this.#requeued.takeAll();
-    this.#ringBytes = this.#diskCount = this.#diskBytes = 0;
+    this.#diskCount = this.#diskBytes = 0;
     this.#closeState();
     this.#log?.close(true);
     this.#log = null;
@@ -167,10 +169,29 @@ export class SegmentQueueStore implements QueueStore {
       this.#deliveredMark = this.#deliveredMax + 1;
       this.#writeState();
     }
+    this.#releaseRing();
     this.#closeState();
     this.#log?.close(!this.#options.durable);
     this.#log = null;
     this.#options.registry?.delete(this);
+  }
+
+  #ringPush(entry: SegmentEntry): void {
+    this.#ring.push(entry);
+    this.#ringBytes += entry.message.body.length;
+    if (!this.#options.durable && this.#options.budget) this.#options.budget.used += entryCost(entry);
+  }
+
+  #ringShift(): QueueEntry | undefined {
+    const entry = this.#ring.shift();
+    if (!entry) return undefined;
+    this.#ringBytes -= entry.message.body.length;
+    if (!this.#options.durable && this.#options.budget) this.#options.budget.used -= entryCost(entry);
+    return entry;
+  }
+
+  #releaseRing(): void {
+    while (this.#ringShift());
   }
 
   #openLog(): SegmentLog {
@@ -186,7 +207,8 @@ export class SegmentQueueStore implements QueueStore {
     this.#diskCount = r.liveRecords;
     this.#diskBytes = r.liveBytes;
     this.#nextSeq = r.nextSeq;
-    this.#recoveredMark = this.#deliveredMark = this.#deliveredMax = r.deliveredMark;
+    this.#recoveredMark = this.#deliveredMark = r.deliveredMark;
+    this.#deliveredMax = r.deliveredMark - 1;
     this.#stateFd = openState(statePath);
     this.#writeState();
     if (r.liveRecords > 0 || r.damagedRecords > 0) {
@@ -210,8 +232,7 @@ export class SegmentQueueStore implements QueueStore {
         break;
       }
       const seq = segLog.lastSeq;
-      ring.push(newEntry(seq, message, seq < this.#recoveredMark, segLog.last.segment, segLog.last.offset));
-      this.#ringBytes += message.body.length;
+      this.#ringPush(newEntry(seq, message, seq < this.#recoveredMark, segLog.last.segment, segLog.last.offset));
       this.#diskCount--;
       this.#diskBytes -= message.body.length;
     }
@@ -252,6 +273,10 @@ function openState(path: string): number {
     if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
     return openSync(path, 'w');
   }
+}
+
+function entryCost(entry: QueueEntry): number {
+  return entry.message.body.length + entry.message.rawProperties.length + ENTRY_OVERHEAD_BYTES;
 }
 
 function newEntry(seq: number, message: Message, redelivered: boolean, segment: Segment | null, offset: number): SegmentEntry {

@@ -1,6 +1,6 @@
-import { closeSync, openSync, unlinkSync, writeSync } from 'node:fs';
+import { closeSync, fstatSync, ftruncateSync, openSync, unlinkSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
-import { ACK_MAGIC, ackFileName, fileHeader, segmentFileName } from './segment-format.js';
+import { ACK_MAGIC, FILE_HEADER_BYTES, ackFileName, fileHeader, segmentFileName } from './segment-format.js';
 
 /**
  * One segment file of a queue's log and its ack file. The log appends to its newest segment and
@@ -50,7 +50,15 @@ export class Segment {
     }
     if (this.ackFd < 0) {
       this.ackFd = openSync(this.ackPath, 'a');
-      writeAll(this.ackFd, fileHeader(ACK_MAGIC, this.id));
+      // An ack file from before a restart already has its header (and a torn one gets a new start).
+      const size = fstatSync(this.ackFd).size;
+      if (size < FILE_HEADER_BYTES) {
+        if (size > 0) ftruncateSync(this.ackFd, 0);
+        writeAll(this.ackFd, fileHeader(ACK_MAGIC, this.id));
+      } else if (size % 4 !== 0) {
+        // A torn entry at the end: cut it, so the entries after it stay aligned.
+        ftruncateSync(this.ackFd, size - (size % 4));
+      }
     }
     const buf = Buffer.allocUnsafe(acks.length * 4);
     for (let i = 0; i < acks.length; i++) buf.writeUInt32BE(acks[i]!, i * 4);
