@@ -96,9 +96,16 @@ export class GroupCommit {
     }
     if (!this.fsync || syncFds.length === 0) return this.#finish(round, error, closeAfter);
     let pending = syncFds.length;
+    let syncFailed = false;
     const done = (err: unknown): void => {
-      if (err) error ??= err;
-      if (--pending === 0) this.#finish(round, error, closeAfter);
+      if (err) {
+        error ??= err;
+        syncFailed = true;
+      }
+      if (--pending > 0) return;
+      // A failed fdatasync proves nothing about what is on disk: sync every source again next round.
+      if (syncFailed) for (const source of sources) this.#dirty.add(source);
+      this.#finish(round, error, closeAfter);
     };
     for (const fd of syncFds) fdatasync(fd, done);
   }
@@ -116,7 +123,7 @@ export class GroupCommit {
     this.#waiters = new Set();
     for (const w of waiters) w.committed(round, ok);
     if (this.#dirty.size > 0 || this.#waiters.size > 0) {
-      this.#scheduled = ok ? setImmediate(runRound, this) : setTimeout(runRound, RETRY_MS, this);
+      this.#scheduled = ok ? setImmediate(runRound, this) : setTimeout(runRound, RETRY_MS, this).unref();
     }
   }
 }

@@ -2,7 +2,7 @@ import { closeSync, fstatSync, ftruncateSync, openSync, readdirSync, readFileSyn
 import { createLogger } from '../../log.js';
 import { Segment, unlinkQuietly } from './segment.js';
 import {
-  ACK_MAGIC, FILE_HEADER_BYTES, PARSE_CORRUPT, PARSE_INCOMPLETE, PARSE_OK, RECORD_FIXED_BYTES, RECORD_PREFIX_BYTES,
+  ACK_MAGIC, FILE_HEADER_BYTES, PARSE_INCOMPLETE, PARSE_OK, RECORD_FIXED_BYTES, RECORD_PREFIX_BYTES,
   RecordView, SEGMENT_MAGIC, checkFileHeader, decodeState, parseRecord, parseSegmentFileName,
 } from './segment-format.js';
 
@@ -44,6 +44,11 @@ export function recoverLog(dir: string, queueLabel: string, statePath: string): 
     if (seg.live > 0) result.segments.push(seg);
     else seg.delete(true);
   }
+  if (mark < 0 && result.liveRecords > 0) {
+    // No readable mark: any of these may have been delivered, so all of them say so.
+    if (mark === STATE_DAMAGED) log.warn('queue state file damaged; recovered messages are flagged redelivered', { queue: queueLabel });
+    result.deliveredMark = result.nextSeq;
+  }
   // Stale ack files whose segment is gone.
   for (const name of readdirSync(dir)) {
     const m = /^acks\.(\d{10})$/.exec(name);
@@ -52,12 +57,18 @@ export function recoverLog(dir: string, queueLabel: string, statePath: string): 
   return result;
 }
 
+const STATE_MISSING = -1;
+const STATE_DAMAGED = -2;
+
 function readState(path: string): number {
+  let buf: Buffer;
   try {
-    return decodeState(readFileSync(path));
+    buf = readFileSync(path);
   } catch {
-    return -1;
+    return STATE_MISSING;
   }
+  const mark = decodeState(buf);
+  return mark < 0 ? STATE_DAMAGED : mark;
 }
 
 function recoverSegment(dir: string, id: number, queueLabel: string, result: RecoveredLog): Segment {
@@ -74,12 +85,9 @@ function recoverSegment(dir: string, id: number, queueLabel: string, result: Rec
       got += n;
     }
     const headerProblem = checkFileHeader(buf.subarray(0, got), SEGMENT_MAGIC, id);
-    if (headerProblem) {
-      log.warn('segment header damaged; segment dropped', { queue: queueLabel, segment: id, problem: headerProblem, bytes: got });
-      result.truncatedBytes += got;
-      return seg;
-    }
-    const acked = readAcks(seg.ackPath, id);
+    // Records carry their own crc: a damaged header costs only itself.
+    if (headerProblem) log.warn('segment header damaged; reading its records anyway', { queue: queueLabel, segment: id, problem: headerProblem });
+    const acked = readAcks(seg.ackPath, id, queueLabel);
     const live: number[] = [];
     const doneAhead = new Set<number>();
     let pos = FILE_HEADER_BYTES;
@@ -97,7 +105,9 @@ function recoverSegment(dir: string, id: number, queueLabel: string, result: Rec
         pos = view.end;
         continue;
       }
-      const next = status === PARSE_CORRUPT ? resync(buf, pos + 1, got) : -1;
+      // A record cut short or with a bad crc: if a good record follows, only this one is damaged
+      // (a corrupt length can also make it look cut short); otherwise it is the torn tail.
+      const next = resync(buf, pos + 1, got);
       if (next < 0) {
         const cut = got - pos;
         log.warn('torn or corrupt tail truncated', {
@@ -134,7 +144,7 @@ function resync(buf: Buffer, from: number, end: number): number {
   return -1;
 }
 
-function readAcks(path: string, id: number): Set<number> {
+function readAcks(path: string, id: number, queueLabel: string): Set<number> {
   const acked = new Set<number>();
   let buf: Buffer;
   try {
@@ -142,7 +152,14 @@ function readAcks(path: string, id: number): Set<number> {
   } catch {
     return acked;
   }
-  if (checkFileHeader(buf, ACK_MAGIC, id)) return acked;
+  const problem = checkFileHeader(buf, ACK_MAGIC, id);
+  if (problem) {
+    // Unreadable: its acks are lost (those messages come back, flagged redelivered); start it afresh
+    // so acks made from now on are read at the next start.
+    log.warn('ack file damaged; its acks are lost', { queue: queueLabel, segment: id, problem });
+    unlinkQuietly(path);
+    return acked;
+  }
   for (let p = FILE_HEADER_BYTES; p + 4 <= buf.length; p += 4) acked.add(buf.readUInt32BE(p));
   return acked;
 }
