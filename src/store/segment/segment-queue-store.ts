@@ -69,7 +69,8 @@ export class SegmentQueueStore implements QueueStore {
   /** Persisted delivered mark (durable): every delivered seq is below it. */
   #deliveredMark = 0;
   #deliveredMax = 0;
-  #stateFd = -1;
+  /** The state file's path while the store is open (durable); null once closed or destroyed. */
+  #statePath: string | null = null;
 
   constructor(options: SegmentStoreOptions) {
     this.#options = options;
@@ -164,7 +165,7 @@ export class SegmentQueueStore implements QueueStore {
   }
 
   close(): void {
-    if (this.#options.durable && this.#stateFd >= 0) {
+    if (this.#options.durable && this.#statePath) {
       // A clean stop knows exactly what went out: the mark drops back to it.
       this.#deliveredMark = this.#deliveredMax + 1;
       this.#writeState();
@@ -209,7 +210,7 @@ export class SegmentQueueStore implements QueueStore {
     this.#nextSeq = r.nextSeq;
     this.#recoveredMark = this.#deliveredMark = r.deliveredMark;
     this.#deliveredMax = r.deliveredMark - 1;
-    this.#stateFd = openState(statePath);
+    this.#statePath = statePath;
     this.#writeState();
     if (r.liveRecords > 0 || r.damagedRecords > 0) {
       log.info('queue recovered', {
@@ -250,18 +251,22 @@ export class SegmentQueueStore implements QueueStore {
     this.#writeState();
   }
 
+  /** Rewritten in place (open, pwrite, close: no fd held per queue, and it is rare). */
   #writeState(): void {
-    if (this.#stateFd < 0) return;
+    if (!this.#statePath) return;
+    let fd = -1;
     try {
-      writeSync(this.#stateFd, encodeState(this.#deliveredMark), 0, 12, 0);
+      fd = openState(this.#statePath);
+      writeSync(fd, encodeState(this.#deliveredMark), 0, 12, 0);
     } catch (err) {
       log.warn('could not write queue state', { queue: this.#options.label, err });
+    } finally {
+      if (fd >= 0) closeSync(fd);
     }
   }
 
   #closeState(): void {
-    if (this.#stateFd >= 0) closeSync(this.#stateFd);
-    this.#stateFd = -1;
+    this.#statePath = null;
   }
 }
 
