@@ -63,7 +63,10 @@ function parseValue(kind: Kind, raw: unknown, where: string): unknown {
     case 'watermark': {
       // A fraction of the machine's memory (0.4, as RabbitMQ's default), or an absolute size ("512MB").
       const n = typeof raw === 'number' ? raw : /^\s*(0|1|0?\.\d+)\s*$/.test(text) ? Number(text) : parseByteSize(text);
-      if (!(n > 0)) throw new ConfigError(`${where}: '${text}' is neither a fraction of memory (0 < x <= 1) nor a size like 512MB`);
+      // 2 or 1.5 would mean "2 bytes" or "1 byte": surely a mistake, so sizes start at 1 MiB.
+      if (!(n > 0) || (n > 1 && n < 1024 * 1024)) {
+        throw new ConfigError(`${where}: '${text}' is neither a fraction of memory (0 < x <= 1) nor a size of at least 1MiB like 512MB`);
+      }
       return n;
     }
     case 'bytes': {

@@ -4,9 +4,7 @@
  * the store must never confirm a message that is not in its files (checked by reading the segment
  * files whenever a confirm arrives), must nack what it could not write, must stay up, and must work
  * again by itself once there is space. Confirmed messages must survive a restart.
- *
- * Tests marked todo are known bugs (see their todo text): the disk refusing the ack file's header,
- * the first segment of a queue, and a durable queue's directory.
+
  *
  * Needs root (mount -t tmpfs); skipped with a message where mounting is not possible.
  */
@@ -402,7 +400,6 @@ describe('a full disk under the durable store', () => {
   });
   test('acks made while the disk is full are not lost: a clean restart does not bring acked messages back', {
     timeout: 60_000,
-    todo: 'BUG: Segment.flushAcks opens the ack file, fails to write its header (ENOSPC), and never writes it again: the acks go into a headerless file that the next start discards ("ack file damaged")',
   }, async (t) => {
     const q = qname('acked-while-full');
     const full = await fullDisk(t, {}, async (ch) => {
@@ -439,7 +436,6 @@ describe('a full disk under the durable store', () => {
 
   test('a publish into a durable queue with no segment yet, while the disk is full, is nacked and the connection stays open', {
     timeout: 60_000,
-    todo: 'BUG: SegmentLog.#rotate cannot create the first segment and throws RESOURCE_ERROR, which closes the publishing connection (506) instead of nacking',
   }, async (t) => {
     const q = qname('empty-durable');
     const full = await fullDisk(t, {}, async (ch) => {
@@ -459,7 +455,6 @@ describe('a full disk under the durable store', () => {
 
   test('a non-durable queue that must page while the disk is full loses nothing it confirmed and keeps the connection', {
     timeout: 60_000,
-    todo: 'BUG: the paging log cannot create its first segment and throws RESOURCE_ERROR: the publishing connection is closed (506) and the message dropped',
   }, async (t) => {
     const full = await fullDisk(t, { pagingThreshold: 0, queueMemoryMessages: 4, queueMemoryBytes: 64 * 1024 });
     if (!full) return;
@@ -481,7 +476,6 @@ describe('a full disk under the durable store', () => {
 
   test('declaring a durable queue while the disk is full is refused as a resource error, not an internal error; it works once there is space', {
     timeout: 60_000,
-    todo: 'BUG: MessageStore.open writes queue.json with writeFileSync; its ENOSPC escapes as an internal error, closing the connection with 541 INTERNAL_ERROR',
   }, async (t) => {
     const full = await fullDisk(t);
     if (!full) return;

@@ -1,6 +1,8 @@
 import { createHash } from 'node:crypto';
 import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { BrokerError } from '../core/broker-error.js';
+import { RESOURCE_ERROR } from '../core/reply-codes.js';
 import { createLogger } from '../log.js';
 import type { QueueStore } from './queue-store.js';
 import { MemoryBudget } from './memory-budget.js';
@@ -60,15 +62,23 @@ export class MessageStore {
   /** A store for a new or restored queue: durable ones recover what their directory holds. */
   open(vhost: string, queue: string, durable: boolean): QueueStore {
     const dir = durable ? this.queueDir(vhost, queue) : join(this.#pagingDir, String(++this.#pagingSeq));
-    if (durable && !existsSync(join(dir, 'queue.json'))) {
-      mkdirSync(dir, { recursive: true });
-      writeFileSync(join(dir, 'queue.json'), `${JSON.stringify({ vhost, name: queue })}\n`);
+    const label = `queue '${queue}' in vhost '${vhost}'`;
+    const created = durable && !existsSync(join(dir, 'queue.json'));
+    try {
+      if (created) {
+        mkdirSync(dir, { recursive: true });
+        writeFileSync(join(dir, 'queue.json'), `${JSON.stringify({ vhost, name: queue })}\n`);
+      }
+      return new SegmentQueueStore({
+        dir, durable, label, segmentBytes: this.#options.segmentBytes, commit: this.commit,
+        memoryMessages: this.#options.queueMemoryMessages, memoryBytes: this.#options.queueMemoryBytes,
+        registry: this.#open, budget: this.budget,
+      });
+    } catch (err) {
+      // A full or failing disk: the declare fails and nothing is half-made (the next try starts over).
+      if (created) rmSync(dir, { recursive: true, force: true });
+      throw new BrokerError(RESOURCE_ERROR, `cannot create the message store of ${label}: ${(err as Error).message}`);
     }
-    return new SegmentQueueStore({
-      dir, durable, label: `queue '${queue}' in vhost '${vhost}'`, segmentBytes: this.#options.segmentBytes, commit: this.commit,
-      memoryMessages: this.#options.queueMemoryMessages, memoryBytes: this.#options.queueMemoryBytes,
-      registry: this.#open, budget: this.budget,
-    });
   }
 
   queueDir(vhost: string, queue: string): string {

@@ -1,7 +1,5 @@
 import { closeSync, mkdirSync, openSync, readSync, rmSync } from 'node:fs';
 import { Message } from '../../core/message.js';
-import { BrokerError } from '../../core/broker-error.js';
-import { RESOURCE_ERROR } from '../../core/reply-codes.js';
 import { Segment, unlinkQuietly, writeAll } from './segment.js';
 import type { GroupCommit, SyncSource } from './group-commit.js';
 import { recoverLog } from './segment-recovery.js';
@@ -179,26 +177,38 @@ export class SegmentLog implements SyncSource {
   /** Hands buffered writes and acks to the OS. Keeps what the disk refused (and rethrows). */
   flush(): void {
     this.#flushQueued = false;
+    let error: unknown;
     const head = this.#head;
     if (this.#wlen > 0 && head) {
       try {
+        if (head.writeFd < 0) createSegmentFile(head);
         writeAll(head.writeFd, this.#wbuf.subarray(0, this.#wlen), head.flushed);
         head.flushed += this.#wlen;
         this.#wlen = 0;
-        this.writeError = undefined;
       } catch (err) {
-        this.writeError = err;
-        throw err;
+        error = err;
       }
     }
     const dirty = this.#ackDirty;
-    for (let i = 0; i < dirty.length; i++) if (!dirty[i]!.deleted) dirty[i]!.flushAcks(this.durable);
-    dirty.length = 0;
+    let kept = 0;
+    for (let i = 0; i < dirty.length; i++) {
+      const seg = dirty[i]!;
+      if (seg.deleted) continue;
+      try {
+        seg.flushAcks(this.durable);
+      } catch (err) {
+        error ??= err;
+        dirty[kept++] = seg;
+      }
+    }
+    dirty.length = kept;
+    this.writeError = error;
+    if (error !== undefined) throw error;
   }
 
   flushForSync(syncFds: number[], closeAfter: number[]): void {
     this.flush();
-    if (this.#head) syncFds.push(this.#head.writeFd);
+    if (this.#head && this.#head.writeFd >= 0) syncFds.push(this.#head.writeFd);
     for (const fd of this.#retiredFds) {
       syncFds.push(fd);
       closeAfter.push(fd);
@@ -235,6 +245,11 @@ export class SegmentLog implements SyncSource {
     if (remove) rmSync(this.dir, { recursive: true, force: true });
   }
 
+  /** Flushes at the end of this event-loop turn (once, however many writes it had). */
+  scheduleFlush(): void {
+    this.#queueFlush();
+  }
+
   #queueFlush(): void {
     if (this.#flushQueued) return;
     this.#flushQueued = true;
@@ -252,13 +267,9 @@ export class SegmentLog implements SyncSource {
     const id = old ? old.id + 1 : this.segments.length > 0 ? this.segments[this.segments.length - 1]!.id + 1 : 1;
     const seg = new Segment(this.dir, id, FILE_HEADER_BYTES);
     try {
-      seg.writeFd = openSync(seg.path, 'w+');
-      writeAll(seg.writeFd, fileHeader(SEGMENT_MAGIC, id), 0);
-    } catch (err) {
-      if (seg.writeFd >= 0) closeSync(seg.writeFd);
-      unlinkQuietly(seg.path);
-      if (old) return old;
-      throw new BrokerError(RESOURCE_ERROR, `cannot create a message log segment in ${this.dir}: ${(err as Error).message}`);
+      createSegmentFile(seg);
+    } catch {
+      // The disk refuses: the segment's records wait in the write buffer; flush creates the file.
     }
     if (old) {
       if (this.#commit && this.durable) this.#retiredFds.push(old.writeFd);
@@ -349,6 +360,19 @@ export class SegmentLog implements SyncSource {
   }
 }
 
+function createSegmentFile(seg: Segment): void {
+  let fd = -1;
+  try {
+    fd = openSync(seg.path, 'w+');
+    writeAll(fd, fileHeader(SEGMENT_MAGIC, seg.id), 0);
+  } catch (err) {
+    if (fd >= 0) closeSync(fd);
+    unlinkQuietly(seg.path);
+    throw err;
+  }
+  seg.writeFd = fd;
+}
+
 function readFully(fd: number, buf: Buffer, at: number, length: number, position: number): number {
   let got = 0;
   while (got < length) {
@@ -357,6 +381,12 @@ function readFully(fd: number, buf: Buffer, at: number, length: number, position
     got += n;
   }
   return got;
+}
+
+const WRITE_RETRY_MS = 1000;
+
+function retryFlush(log: SegmentLog): void {
+  log.scheduleFlush();
 }
 
 // Logs with buffered writes, flushed together once per event-loop turn.
@@ -368,7 +398,8 @@ function flushPending(): void {
     try {
       log.flush();
     } catch {
-      // The group commit reports write errors (and nacks); paging logs retry on their next write.
+      // The disk refuses: the group commit nacks what it covered; try again in a while.
+      setTimeout(retryFlush, WRITE_RETRY_MS, log).unref();
     }
   }
 }

@@ -40,7 +40,11 @@ export class Segment {
     return this.count - this.done;
   }
 
-  /** Appends the pending ack offsets to the ack file (creating it with its header on first use). */
+  /**
+   * Appends the pending ack offsets to the ack file (creating it with its header on first use).
+   * When the disk refuses, the acks stay pending and the file is reopened next time, which repairs
+   * a torn entry or a missing header (a repeated ack entry is harmless).
+   */
   flushAcks(durable: boolean): void {
     const acks = this.pendingAcks;
     if (acks.length === 0) return;
@@ -48,22 +52,17 @@ export class Segment {
       acks.length = 0;
       return;
     }
-    if (this.ackFd < 0) {
-      this.ackFd = openSync(this.ackPath, 'a');
-      // An ack file from before a restart already has its header (and a torn one gets a new start).
-      const size = fstatSync(this.ackFd).size;
-      if (size < FILE_HEADER_BYTES) {
-        if (size > 0) ftruncateSync(this.ackFd, 0);
-        writeAll(this.ackFd, fileHeader(ACK_MAGIC, this.id));
-      } else if (size % 4 !== 0) {
-        // A torn entry at the end: cut it, so the entries after it stay aligned.
-        ftruncateSync(this.ackFd, size - (size % 4));
-      }
+    try {
+      if (this.ackFd < 0) this.ackFd = openAckFile(this.ackPath, this.id);
+      const buf = Buffer.allocUnsafe(acks.length * 4);
+      for (let i = 0; i < acks.length; i++) buf.writeUInt32BE(acks[i]!, i * 4);
+      writeAll(this.ackFd, buf);
+      acks.length = 0;
+    } catch (err) {
+      if (this.ackFd >= 0) closeSync(this.ackFd);
+      this.ackFd = -1;
+      throw err;
     }
-    const buf = Buffer.allocUnsafe(acks.length * 4);
-    for (let i = 0; i < acks.length; i++) buf.writeUInt32BE(acks[i]!, i * 4);
-    acks.length = 0;
-    writeAll(this.ackFd, buf);
   }
 
   /** Closes its fds and removes its files. `closeWrite` false: the caller closes writeFd later. */
@@ -76,6 +75,25 @@ export class Segment {
     this.pendingAcks.length = 0;
     unlinkQuietly(this.path);
     unlinkQuietly(this.ackPath);
+  }
+}
+
+/** Opens an ack file for appending; one from before a restart keeps its header and entries. */
+function openAckFile(path: string, id: number): number {
+  const fd = openSync(path, 'a');
+  try {
+    const size = fstatSync(fd).size;
+    if (size < FILE_HEADER_BYTES) {
+      if (size > 0) ftruncateSync(fd, 0);
+      writeAll(fd, fileHeader(ACK_MAGIC, id));
+    } else if ((size - FILE_HEADER_BYTES) % 4 !== 0) {
+      // A torn entry at the end: cut it, so the entries after it stay aligned.
+      ftruncateSync(fd, size - ((size - FILE_HEADER_BYTES) % 4));
+    }
+    return fd;
+  } catch (err) {
+    closeSync(fd);
+    throw err;
   }
 }
 
