@@ -21,18 +21,9 @@ import amqp from 'amqplib';
 import type { Channel, ChannelModel, ConsumeMessage } from 'amqplib';
 import { startTestBroker, waitFor } from './helpers/broker.js';
 import type { TestBroker } from './helpers/broker.js';
-import { closeQuietly, count, qname, sleep } from './helpers/amqp-client.js';
+import { closeQuietly, count, qname, sleep, within } from './helpers/amqp-client.js';
 import { ConfigError, loadConfig } from '../src/index.js';
 
-/** `p`, or undefined after `ms` (the timer does not outlive the race). */
-async function within<T>(p: Promise<T>, ms: number): Promise<T | undefined> {
-  let timer: NodeJS.Timeout | undefined;
-  try {
-    return await Promise.race([p, new Promise<undefined>((resolve) => (timer = setTimeout(() => resolve(undefined), ms)))]);
-  } finally {
-    clearTimeout(timer);
-  }
-}
 
 const MAIN = fileURLToPath(new URL('../src/cli/main.js', import.meta.url));
 const dirs: string[] = [];

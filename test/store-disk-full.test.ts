@@ -20,18 +20,9 @@ import type { ChannelModel, ConfirmChannel } from 'amqplib';
 import type { WarrenOptions } from '../src/index.js';
 import { Warren } from '../src/index.js';
 import { waitFor } from './helpers/broker.js'; // (importing it also quiets the broker's log)
-import { closeQuietly, count, defs, qname, raw, rejectsWithCode, sleep } from './helpers/amqp-client.js';
+import { closeQuietly, count, defs, qname, raw, rejectsWithCode, sleep, within } from './helpers/amqp-client.js';
 import type { AmqpError } from './helpers/amqp-client.js';
 
-/** `p`, or undefined after `ms` (the timer does not outlive the race). */
-async function within<T>(p: Promise<T>, ms: number): Promise<T | undefined> {
-  let timer: NodeJS.Timeout | undefined;
-  try {
-    return await Promise.race([p, new Promise<undefined>((resolve) => (timer = setTimeout(() => resolve(undefined), ms)))]);
-  } finally {
-    clearTimeout(timer);
-  }
-}
 
 const BODY = 16 * 1024;
 /** The body index of the message a refused tx.commit leaves behind. */

@@ -116,3 +116,13 @@ export function clientHelpers(url: () => string) {
   }
   return { connect, channel, confirmChannel, withConn, declare };
 }
+
+/** `p`, or undefined after `ms` (the timer does not outlive the race). */
+export async function within<T>(p: Promise<T>, ms: number): Promise<T | undefined> {
+  let timer: NodeJS.Timeout | undefined;
+  try {
+    return await Promise.race([p, new Promise<undefined>((resolve) => (timer = setTimeout(() => resolve(undefined), ms)))]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
