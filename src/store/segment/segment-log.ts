@@ -56,9 +56,7 @@ export class SegmentLog implements SyncSource {
   readonly #view = new RecordView();
   /** Set by append / readNext. */
   readonly last: RecordPosition = { segment: null as unknown as Segment, offset: 0 };
-  lastPersistent = false;
   lastSeq = 0;
-  writeError: unknown = undefined;
 
   constructor(options: SegmentLogOptions) {
     this.dir = options.dir;
@@ -74,10 +72,6 @@ export class SegmentLog implements SyncSource {
     this.segments.push(...result.segments);
     if (this.segments.length > 0) this.#setReader(this.segments[0]!, FILE_HEADER_BYTES);
     return result;
-  }
-
-  get readerAtEnd(): boolean {
-    return this.#rseg === null;
   }
 
   /** Appends a record; `last` says where it went. */
@@ -122,8 +116,8 @@ export class SegmentLog implements SyncSource {
   }
 
   /**
-   * Reads the next live record at the reader into a new Message and advances; `last`,
-   * `lastPersistent` and `lastSeq` describe it. Undefined at the end of the log.
+   * Reads the next live record at the reader into a new Message and advances; `last` and
+   * `lastSeq` describe it. Undefined at the end of the log.
    */
   readNext(): Message | undefined {
     const view = this.#view;
@@ -150,7 +144,6 @@ export class SegmentLog implements SyncSource {
       }
       this.last.segment = seg;
       this.last.offset = offset;
-      this.lastPersistent = view.persistent;
       this.lastSeq = view.seq;
       const data = Buffer.allocUnsafe(view.end - view.propertiesStart);
       buf.copy(data, 0, view.propertiesStart, view.end);
@@ -202,7 +195,6 @@ export class SegmentLog implements SyncSource {
       }
     }
     dirty.length = kept;
-    this.writeError = error;
     if (error !== undefined) throw error;
   }
 
