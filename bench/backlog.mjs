@@ -62,9 +62,10 @@ async function watch(label, pid, counter, total, work) {
     }
   })();
   await work;
+  const seconds = (performance.now() - start) / 1000;
   finished = true;
   await sampler;
-  return { seconds: (performance.now() - start) / 1000, peak };
+  return { seconds, peak };
 }
 
 async function fill(url, name, pid, dataDir) {

@@ -128,8 +128,8 @@ export async function queueDepth(conn, queue) {
 
 /**
  * Publishes `count` persistent messages to `queue` on a confirm channel, keeping at most `window`
- * unconfirmed in flight (a sliding window: a confirm lets the next publish go at once).
- * `onProgress(confirmed)` is polled by the caller through the returned state.
+ * unconfirmed in flight (a sliding window: a confirm lets the next publish go at once). The caller
+ * reads the counters in the returned state, sets `stopped` to end early, and awaits `done`.
  */
 export function startConfirmedPublisher(ch, queue, body, { window, count = Infinity }) {
   const state = { published: 0, confirmed: 0, nacked: 0, inFlight: 0, stopped: false, done: null };

@@ -3,7 +3,7 @@
 // durable queue, stops the broker and starts it again --restarts times, and measures from the
 // moment the start command is spawned until
 //   - the broker says it is ready (Warren: the "Warren ready" line on stdout; a --start-cmd: the
-//     command exits, as `service rabbitmq-server start` does once the node has booted),
+//     command exits),
 //   - Warren's 'queue recovered' / 'recovery finished' log lines (their own `ms` fields as well),
 //   - an AMQP connection succeeds, and
 //   - a passive declare of the queue reports the full count (polled every 20 ms).
@@ -12,9 +12,12 @@
 // Warren (the script runs it as its child, stops it with SIGTERM, and leaves it stopped):
 //   node bench/recovery.mjs --data-dir /tmp/warren-bench-data [--amqp-port 5680] [--count 1000000]
 //        [--restarts 3] [--warren dist/src/cli/main.js] [--drop-caches] [--drain]
-// Any broker with start/stop commands (left running):
+// Any broker with start/stop commands (left running), e.g. Debian's RabbitMQ:
 //   node bench/recovery.mjs --url amqp://guest:guest@127.0.0.1:5672 --name rabbitmq \
-//        --start-cmd 'service rabbitmq-server start' --stop-cmd 'service rabbitmq-server stop' [--count ...]
+//        --start-cmd "su rabbitmq -s /bin/sh -c '/usr/lib/rabbitmq/bin/rabbitmq-server -detached'" \
+//        --stop-cmd 'rabbitmqctl shutdown' [--count ...]
+// (`rabbitmqctl shutdown` returns once the node's process has exited; the start command returns at
+// once, so there only the AMQP connect and full-count times mean anything.)
 //
 // --drop-caches empties the page cache before each start (sync; echo 3 > /proc/sys/vm/drop_caches;
 // root only), so the broker reads its files from the disk rather than from memory.
