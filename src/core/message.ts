@@ -18,11 +18,14 @@ export class Message {
   readonly routingKey: string;
   rawProperties: Buffer;
   readonly body: Buffer;
+  /** When the message arrived (ms since the epoch): TTLs count from it. Kept in the store's records. */
+  timestamp: number;
   #decoded: BasicProperties | undefined;
   #deliveryMode = -1;
 
-  constructor(exchange: string, routingKey: string, rawProperties: Buffer, body: Buffer) {
+  constructor(exchange: string, routingKey: string, rawProperties: Buffer, body: Buffer, timestamp = Date.now()) {
     this.exchange = exchange;
+    this.timestamp = timestamp;
     this.routingKey = routingKey;
     this.rawProperties = rawProperties;
     this.body = body;

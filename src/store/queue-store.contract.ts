@@ -47,6 +47,26 @@ export function queueStoreContract(name: string, create: () => QueueStore): void
     assert.deepEqual(bodies(s), ['3']);
   });
 
+  test(`${name}: peek shows the next entry without taking it, requeued ones first`, () => {
+    const s = create();
+    assert.equal(s.peek(), undefined);
+    for (let i = 1; i <= 3; i++) s.push(msg(String(i)));
+    assert.equal(s.peek()!.message.body.toString(), '1');
+    assert.equal(s.readyCount, 3);
+    const one = s.shift()!;
+    assert.equal(s.peek()!.message.body.toString(), '2');
+    s.requeue(one);
+    assert.equal(s.peek()!.message.body.toString(), '1');
+    assert.equal(s.shift()!.message.body.toString(), '1');
+    assert.deepEqual(bodies(s), ['2', '3']);
+  });
+
+  test(`${name}: the arrival timestamp comes back with the message`, () => {
+    const s = create();
+    s.push(new Message('', 'q', Buffer.alloc(2), Buffer.from('t'), 1_700_000_000_123));
+    assert.equal(s.shift()!.message.timestamp, 1_700_000_000_123);
+  });
+
   test(`${name}: seq increases in publish order`, () => {
     const s = create();
     s.push(msg('a'));

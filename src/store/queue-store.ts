@@ -17,7 +17,7 @@ export interface QueueEntry {
  * store plus the entries it has handed out; the store owns the ready messages.
  *
  * Contract:
- * - `push` appends at the tail; `shift` takes the next ready entry: requeued entries first, in
+ * - `push` appends at the tail; `peek` shows what `shift` would take; `shift` takes the next ready entry: requeued entries first, in
  *   their original order (a requeued message goes back to its original position, as RabbitMQ's
  *   classic queues do), then the tail of never-delivered ones.
  * - Every entry that left through `shift` comes back exactly once, through `ack` (done with it)
@@ -34,6 +34,8 @@ export interface QueueStore {
   readonly readyBytes: number;
   push(message: Message): void;
   shift(): QueueEntry | undefined;
+  /** The entry `shift` would return next, left in place (TTL checks look at the head). */
+  peek(): QueueEntry | undefined;
   requeue(entry: QueueEntry): void;
   ack(entry: QueueEntry): void;
   purge(): number;

@@ -27,6 +27,10 @@ export class RequeuedEntries {
     this.bytes += entry.message.body.length;
   }
 
+  peek(): QueueEntry | undefined {
+    return this.#head === this.#list.length ? undefined : this.#list[this.#head];
+  }
+
   shift(): QueueEntry | undefined {
     if (this.#head === this.#list.length) return undefined;
     const entry = this.#list[this.#head]!;

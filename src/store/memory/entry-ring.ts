@@ -19,6 +19,10 @@ export class EntryRing {
     this.#length++;
   }
 
+  peek(): QueueEntry | undefined {
+    return this.#length === 0 ? undefined : this.#items[this.#head];
+  }
+
   shift(): QueueEntry | undefined {
     if (this.#length === 0) return undefined;
     const entry = this.#items[this.#head];

@@ -35,6 +35,10 @@ export class MemoryQueueStore implements QueueStore {
     return entry;
   }
 
+  peek(): QueueEntry | undefined {
+    return this.#requeued.peek() ?? this.#ring.peek();
+  }
+
   requeue(entry: QueueEntry): void {
     entry.redelivered = true;
     this.#requeued.insert(entry);

@@ -151,7 +151,7 @@ export class SegmentLog implements SyncSource {
       return new Message(
         buf.toString('utf8', view.exchangeStart, view.exchangeEnd),
         buf.toString('utf8', view.routingKeyStart, view.routingKeyEnd),
-        data.subarray(0, propsLen), data.subarray(propsLen));
+        data.subarray(0, propsLen), data.subarray(propsLen), view.time);
     }
   }
 

@@ -104,7 +104,7 @@ export class SegmentQueueStore implements QueueStore {
       return;
     }
     const segLog = (this.#log ??= this.#openLog());
-    segLog.append(message, seq, Date.now(), o.durable && message.persistent);
+    segLog.append(message, seq, message.timestamp, o.durable && message.persistent);
     if (inMemory) {
       segLog.skipLastAppended();
       this.#ringPush(newEntry(seq, message, false, segLog.last.segment, segLog.last.offset));
@@ -124,6 +124,13 @@ export class SegmentQueueStore implements QueueStore {
     if (entry.seq >= this.#deliveredMark && this.#options.durable) this.#markDelivered(entry.seq);
     if (entry.seq > this.#deliveredMax) this.#deliveredMax = entry.seq;
     return entry;
+  }
+
+  peek(): QueueEntry | undefined {
+    const requeued = this.#requeued.peek();
+    if (requeued) return requeued;
+    if (this.#ring.length === 0 && this.#diskCount > 0) this.#readAhead();
+    return this.#ring.peek();
   }
 
   requeue(entry: QueueEntry): void {
