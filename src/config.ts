@@ -16,7 +16,7 @@ export interface Config extends WarrenOptions {
   logLevel?: LogLevel;
 }
 
-type Kind = 'port' | 'string' | 'seconds' | 'frameMax' | 'channelMax' | 'logLevel' | 'boolean' | 'watermark' | 'bytes';
+type Kind = 'port' | 'string' | 'seconds' | 'milliseconds' | 'frameMax' | 'channelMax' | 'logLevel' | 'boolean' | 'watermark' | 'bytes';
 
 /** Every setting: its flag (--amqp-port), environment variable (WARREN_AMQP_PORT) and config-file key (amqp-port). */
 const SETTINGS: { name: string; key: keyof Config; kind: Kind }[] = [
@@ -32,6 +32,7 @@ const SETTINGS: { name: string; key: keyof Config; kind: Kind }[] = [
   { name: 'fsync', key: 'fsync', kind: 'boolean' },
   { name: 'memory-high-watermark', key: 'memoryHighWatermark', kind: 'watermark' },
   { name: 'disk-free-limit', key: 'diskFreeLimit', kind: 'bytes' },
+  { name: 'consumer-timeout', key: 'consumerTimeout', kind: 'milliseconds' },
 ];
 
 function envName(name: string): string {
@@ -48,6 +49,7 @@ function parseValue(kind: Kind, raw: unknown, where: string): unknown {
   switch (kind) {
     case 'port': return integer(0, 65535, 'a valid port');
     case 'seconds': return integer(0, 65535, 'a number of seconds');
+    case 'milliseconds': return integer(0, 0xffffffff, 'a number of milliseconds');
     case 'frameMax': return integer(4096, 1 << 30, 'a valid frame size');
     case 'channelMax': return integer(1, 65535, 'a valid channel count');
     case 'logLevel':
@@ -138,4 +140,6 @@ Options (each also settable as WARREN_<NAME> in the environment, or in a JSON --
                        of RAM (default 0.4) or a size like 1GB
   --disk-free-limit SIZE      block publishers when the data directory's disk has
                        less free space than this (default 50MB)
+  --consumer-timeout MS       close a channel whose delivery stays unacked longer
+                       than this (default 1800000, 30 minutes; 0 turns it off)
   --config FILE        JSON file with any of the settings above`;

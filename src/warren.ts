@@ -40,6 +40,8 @@ export interface WarrenOptions {
   queueMemoryBytes?: number;
   /** Bytes of ready messages non-durable queues keep in memory, all together, before paging to disk. Default: half the memory watermark. */
   pagingThreshold?: number;
+  /** A delivery unacked for longer closes its channel with 406, as RabbitMQ's consumer_timeout; ms, 0 = never. Default 30 minutes. */
+  consumerTimeout?: number;
 }
 
 export const DEFAULTS = {
@@ -54,6 +56,7 @@ export const DEFAULTS = {
   memoryHighWatermark: 0.4,
   diskFreeLimit: 50_000_000,
   alarmIntervalMs: 1000,
+  consumerTimeout: 1_800_000,
 } as const;
 
 /**
@@ -95,6 +98,7 @@ export class Warren {
       queueMemoryMessages: opts.queueMemoryMessages ?? STORE_DEFAULTS.queueMemoryMessages,
       queueMemoryBytes: opts.queueMemoryBytes ?? STORE_DEFAULTS.queueMemoryBytes,
       pagingThreshold: 0,
+      consumerTimeout: opts.consumerTimeout ?? DEFAULTS.consumerTimeout,
     };
     const watermark = options.memoryHighWatermark <= 1
       ? Math.floor(options.memoryHighWatermark * machineMemory()) : options.memoryHighWatermark;
@@ -110,6 +114,7 @@ export class Warren {
     });
     const amqp = new AmqpServer(broker, {
       frameMax: options.frameMax, channelMax: options.channelMax, heartbeat: options.heartbeat, handshakeTimeout: 10_000,
+      consumerTimeout: options.consumerTimeout,
     });
     let port: number;
     try {

@@ -1,5 +1,5 @@
 import type { BasicProperties } from '../protocol/amqp/codec/properties.js';
-import { decodeProperties, readDeliveryMode } from '../protocol/amqp/codec/properties.js';
+import { decodeProperties, F_EXPIRATION, F_HEADERS, hasPropertyFlag, readDeliveryMode, readExpiration } from '../protocol/amqp/codec/properties.js';
 import type { FieldTable } from '../protocol/amqp/codec/field-table.js';
 
 /**
@@ -22,6 +22,8 @@ export class Message {
   timestamp: number;
   #decoded: BasicProperties | undefined;
   #deliveryMode = -1;
+  /** Per-message TTL: -2 not read yet, -1 none. */
+  #ttl = -2;
 
   constructor(exchange: string, routingKey: string, rawProperties: Buffer, body: Buffer, timestamp = Date.now()) {
     this.exchange = exchange;
@@ -41,6 +43,28 @@ export class Message {
     return this.#deliveryMode === 2;
   }
 
+  /**
+   * The per-message TTL of the `expiration` property in ms, -1 when there is none. Read once, and
+   * only the flag bit when the property is absent (the common case). The channel refuses a publish
+   * whose expiration is not a valid TTL, so anything else here came from a trusted source.
+   */
+  get ttl(): number {
+    if (this.#ttl === -2) {
+      const e = hasPropertyFlag(this.rawProperties, F_EXPIRATION) ? readExpiration(this.rawProperties) : undefined;
+      this.#ttl = e === undefined ? -1 : parseTtl(e) ?? -1;
+    }
+    return this.#ttl;
+  }
+
+  /**
+   * True when the headers may carry CC or BCC (sender-selected distribution): a byte search for the
+   * keys' encodings, so the publish path decodes headers only when they could matter.
+   */
+  get mayHaveCcOrBcc(): boolean {
+    const raw = this.rawProperties;
+    return hasPropertyFlag(raw, F_HEADERS) && (raw.indexOf(CC_KEY) >= 0 || raw.indexOf(BCC_KEY) >= 0);
+  }
+
   /** The decoded basic properties (decoded once, on first use). Treat as read-only. */
   get properties(): BasicProperties {
     return (this.#decoded ??= decodeProperties(this.rawProperties));
@@ -55,5 +79,31 @@ export class Message {
     this.rawProperties = raw;
     this.#decoded = decoded;
     this.#deliveryMode = -1;
+    this.#ttl = -2;
   }
+}
+
+const CC_KEY = Buffer.from('\u0002CC', 'latin1');
+const BCC_KEY = Buffer.from('\u0003BCC', 'latin1');
+
+/** The largest TTL RabbitMQ accepts (ten years, in ms). */
+export const MAX_TTL_MS = 315_360_000_000;
+
+/**
+ * Why an `expiration` is not a per-message TTL, in RabbitMQ's terms, or undefined when it is one:
+ * a whole-string decimal integer (sign allowed) from 0 to ten years of ms.
+ */
+export function expirationProblem(expiration: string): string | undefined {
+  const m = /^([+-]?[0-9]+)([^]*)$/.exec(expiration);
+  if (!m) return 'no_integer';
+  if (m[2] !== '') return `{leftover_string,"${m[2]}"}`;
+  const n = Number(m[1]);
+  if (n < 0) return `{value_negative,${n}}`;
+  if (n > MAX_TTL_MS) return `{value_too_large,${n}}`;
+  return undefined;
+}
+
+/** The TTL in ms of a valid `expiration`, undefined for an invalid one. */
+export function parseTtl(expiration: string): number | undefined {
+  return expirationProblem(expiration) === undefined ? Math.abs(Number(expiration)) : undefined;
 }

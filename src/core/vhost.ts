@@ -8,9 +8,13 @@ import { DefaultExchange } from './exchange/default.js';
 import type { Destination, Exchange, ExchangeOptions } from './exchange/exchange.js';
 import { createExchange, isExchangeType } from './exchange/exchange-types.js';
 import { matchMode } from './exchange/headers.js';
-import type { Message } from './message.js';
 import type { QueueEvents, QueueOptions } from './queue/queue.js';
 import { Queue } from './queue/queue.js';
+import type { DeathReason } from './queue/dead-letter.js';
+import { deadLetteredMessage, isDeathCycle } from './queue/dead-letter.js';
+import { typeName, validateQueueArguments } from './queue/queue-arguments.js';
+import { Message } from './message.js';
+import { ccAndBccKeys, withoutBcc } from './sender-selected.js';
 import { ACCESS_REFUSED, COMMAND_INVALID, NOT_FOUND, PRECONDITION_FAILED, RESOURCE_LOCKED } from './reply-codes.js';
 
 /** What a vhost needs from its broker: stores for new queues, and a note when durable topology changed. */
@@ -67,6 +71,10 @@ export class VirtualHost implements QueueEvents {
     if (name === '') throw new BrokerError(ACCESS_REFUSED, 'operation not permitted on the default exchange');
     // The type is checked before equivalence, as RabbitMQ does: an unknown type is 503 either way.
     if (!isExchangeType(type)) throw new BrokerError(COMMAND_INVALID, `unknown exchange type '${type}'`);
+    const ae = options.arguments['alternate-exchange'];
+    if (ae !== undefined && typeof ae !== 'string' && !Buffer.isBuffer(ae)) {
+      throw new BrokerError(PRECONDITION_FAILED, `invalid type '${typeName(ae)}' for arg 'alternate-exchange' in exchange '${name}' in vhost '${this.name}'`);
+    }
     if (existing) {
       const what = `exchange '${name}'`;
       assertEquivalent(what, this.name, 'type', type, existing.type);
@@ -127,8 +135,10 @@ export class VirtualHost implements QueueEvents {
     if (passive) {
       if (!existing) throw new BrokerError(NOT_FOUND, `no queue '${name}' in vhost '${this.name}'`);
       this.#checkOwner(existing, requester);
+      existing.touch();
       return existing;
     }
+    validateQueueArguments(options.arguments, name, this.name);
     if (existing) {
       this.#checkOwner(existing, requester);
       // An exclusive-flag mismatch is a locking error (405), not an equivalence one (406), in RabbitMQ.
@@ -137,13 +147,13 @@ export class VirtualHost implements QueueEvents {
       assertEquivalent(what, this.name, 'durable', options.durable, existing.durable);
       assertEquivalent(what, this.name, 'auto_delete', options.autoDelete, existing.autoDelete);
       assertArgsEquivalent(what, this.name, QUEUE_CHECKED_ARGS, options.arguments, existing.arguments);
+      existing.touch();
       return existing;
     }
     if (name === '') name = serverQueueName();
     else if (name.startsWith('amq.')) {
       throw new BrokerError(ACCESS_REFUSED, `queue name '${name}' contains reserved prefix 'amq.*'`);
     }
-    warnUnenforced(this.name, name, options.arguments);
     const store = this.#host.createQueueStore(this.name, name, options.durable && !options.exclusive);
     const q = new Queue(this.name, name, { ...options, owner: options.exclusive ? requester : null }, store, this);
     this.queues.set(name, q);
@@ -185,6 +195,36 @@ export class VirtualHost implements QueueEvents {
 
   lastConsumerGone(queue: Queue): void {
     this.removeQueue(queue);
+  }
+
+  queueExpired(queue: Queue): void {
+    log.debug('queue expired (x-expires)', { vhost: this.name, queue: queue.name });
+    this.removeQueue(queue);
+  }
+
+  /**
+   * Republishes a message a queue let go (rejected, expired, over its length or delivery limit) to
+   * the queue's dead-letter exchange, as RabbitMQ does: at most once, without confirms; dropped
+   * when the exchange does not exist, and not delivered back into a queue of an automatic cycle.
+   */
+  deadLetter(queue: Queue, message: Message, reason: DeathReason): void {
+    const { deadLetterExchange, deadLetterRoutingKey } = queue.settings;
+    const ex = this.exchanges.get(deadLetterExchange!);
+    if (!ex) {
+      log.debug('dead-letter exchange missing; message dropped', { vhost: this.name, queue: queue.name, exchange: deadLetterExchange });
+      return;
+    }
+    const copy = deadLetteredMessage(message, queue.name, reason, ex.name, deadLetterRoutingKey, Date.now());
+    // Not the channels' shared scratch set: dead-lettering runs while a publish's queues are enqueued.
+    const targets = new Set<Queue>();
+    this.route(ex, copy, targets);
+    for (const q of targets) {
+      if (isDeathCycle(copy, q.name)) {
+        log.debug('dead-letter cycle; message dropped', { vhost: this.name, queue: q.name });
+        continue;
+      }
+      q.enqueue(copy);
+    }
   }
 
   /** Only the connection that declared an exclusive queue may use it (405 RESOURCE_LOCKED). */
@@ -229,6 +269,24 @@ export class VirtualHost implements QueueEvents {
    * bindings once each (a cycle of exchanges cannot loop). `out` is a caller-owned scratch set.
    */
   route(exchange: Exchange, message: Message, out: Set<Queue>): void {
+    if (!message.mayHaveCcOrBcc) return this.#routeOnce(exchange, message, out, true);
+    // Sender-selected distribution: the CC and BCC header keys route like extra routing keys; the
+    // alternate exchange is for a message none of them routes.
+    const { keys, hasBcc } = ccAndBccKeys(message);
+    this.#routeOnce(exchange, message, out, false);
+    for (const key of keys) {
+      this.#routeOnce(exchange, new Message(message.exchange, key, message.rawProperties, message.body, message.timestamp), out, false);
+    }
+    if (out.size === 0) this.#routeOnce(exchange, message, out, true);
+    if (hasBcc) withoutBcc(message); // no consumer learns of the other recipients
+  }
+
+  /**
+   * One routing key through `exchange` and the exchanges bound to it. An exchange whose own
+   * bindings lead nowhere hands the message to its alternate exchange (when `alternates`), as
+   * RabbitMQ does; an exchange already visited is skipped, so cycles end.
+   */
+  #routeOnce(exchange: Exchange, message: Message, out: Set<Queue>, alternates: boolean): void {
     const dests = this.#destinations;
     dests.length = 0;
     exchange.route(message, dests);
@@ -239,31 +297,33 @@ export class VirtualHost implements QueueEvents {
     const visited = this.#visited;
     visited.clear();
     visited.add(exchange);
+    if (dests.length === 0 && alternates) this.#pushAlternate(exchange, dests);
     for (let i = 0; i < dests.length; i++) {
       const d = dests[i]!;
       if (d.kind === 'queue') out.add(d);
       else if (!visited.has(d)) {
         visited.add(d);
+        const before = dests.length;
         d.route(message, dests);
+        if (dests.length === before && alternates) this.#pushAlternate(d, dests);
       }
     }
     dests.length = 0;
   }
+
+  #pushAlternate(ex: Exchange, dests: Destination[]): void {
+    const name = alternateExchangeName(ex);
+    if (name === undefined) return;
+    const ae = this.exchanges.get(name);
+    if (ae && !this.#visited.has(ae)) dests.push(ae);
+  }
 }
 
-/**
- * Queue arguments Warren accepts and stores (and checks on re-declare) but does not act on yet;
- * they arrive with the queue-features work. Saying so beats silently behaving differently.
- */
-const UNENFORCED_QUEUE_ARGS = [
-  'x-message-ttl', 'x-expires', 'x-max-length', 'x-max-length-bytes', 'x-overflow',
-  'x-dead-letter-exchange', 'x-dead-letter-routing-key', 'x-max-priority',
-  'x-single-active-consumer', 'x-delivery-limit',
-];
-
-function warnUnenforced(vhost: string, queue: string, args: FieldTable): void {
-  const ignored = UNENFORCED_QUEUE_ARGS.filter((k) => Object.hasOwn(args, k));
-  if (ignored.length > 0) log.warn('queue arguments not enforced yet', { vhost, queue, arguments: ignored });
+/** The exchange's alternate exchange (RabbitMQ's `alternate-exchange` argument). */
+function alternateExchangeName(ex: Exchange): string | undefined {
+  const v = ex.arguments['alternate-exchange'];
+  if (typeof v === 'string') return v;
+  return Buffer.isBuffer(v) ? v.toString('utf8') : undefined;
 }
 
 function isDurable(d: Destination): boolean {

@@ -7,9 +7,12 @@ import type { Message } from '../core/message.js';
  */
 export interface QueueEntry {
   readonly seq: number;
-  readonly message: Message;
+  /** Replaced (never mutated) when a queue rewrites what it redelivers, e.g. x-delivery-count. */
+  message: Message;
   /** Set once the message has been delivered and returned to the queue (AMQP `redelivered`). */
   redelivered: boolean;
+  /** Times it came back to a queue with a delivery limit (set only by such queues). */
+  deliveryCount?: number;
 }
 
 /**

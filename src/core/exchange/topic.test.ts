@@ -9,7 +9,7 @@ import { TopicExchange } from './topic.js';
 const events = { lastConsumerGone() {} };
 const opts = { durable: false, autoDelete: false, internal: false, arguments: {} };
 function queue(name: string): Queue {
-  return new Queue('/', name, { durable: false, exclusive: false, autoDelete: false, arguments: {}, owner: null }, new MemoryQueueStore(), events);
+  return new Queue('/', name, { durable: false, exclusive: false, autoDelete: false, arguments: {}, owner: null }, new MemoryQueueStore(), { ...events, queueExpired() {}, deadLetter() {} });
 }
 function routes(ex: TopicExchange, key: string): string[] {
   const out: Destination[] = [];

@@ -10,6 +10,8 @@ export interface Consumer {
   /** Auto-ack: the queue forgets an entry as soon as it is delivered. */
   readonly noAck: boolean;
   readonly exclusive: boolean;
+  /** x-priority: higher-priority consumers get messages first (0 by default). */
+  readonly priority: number;
   /** Prefetch and socket backpressure allow one more delivery right now. */
   canAccept(): boolean;
   /** Takes an entry the queue has shifted for it. Must not call back into the queue's drain. */

@@ -25,8 +25,8 @@ export interface QueueSettings {
   consumerTimeout: number | undefined;
 }
 
-/** RabbitMQ's timer limit: TTLs and expiries above it are refused. */
-export const MAX_EXPIRY_MS = 0xffffffff;
+/** RabbitMQ's limit for TTLs and expiries (ten years, 3.11+); larger values are refused. */
+export const MAX_EXPIRY_MS = 315_360_000_000;
 
 type Check = (v: FieldValue) => string | undefined;
 
@@ -39,13 +39,16 @@ const CHECKS: Record<string, Check> = {
   'x-expires': (v) => checkInteger(v, 1, MAX_EXPIRY_MS),
   'x-max-length': (v) => checkInteger(v, 0, Number.MAX_SAFE_INTEGER),
   'x-max-length-bytes': (v) => checkInteger(v, 0, Number.MAX_SAFE_INTEGER),
-  'x-max-priority': (v) => checkInteger(v, 0, 255),
+  'x-max-priority': (v) => {
+    const n = integerArg(v);
+    return n !== undefined && n > 255 ? `{max_value_exceeded,${n}}` : checkInteger(v, 0, 255);
+  },
   'x-delivery-limit': (v) => checkInteger(v, 0, Number.MAX_SAFE_INTEGER),
   'x-consumer-timeout': (v) => checkInteger(v, 0, MAX_EXPIRY_MS),
-  'x-dead-letter-exchange': checkString,
+  'x-dead-letter-exchange': (v) => (stringArg(v) === undefined ? `invalid type '${typeName(v)}'` : undefined),
   'x-dead-letter-routing-key': checkString,
-  'x-overflow': (v) => checkOneOf(v, ['drop-head', 'reject-publish', 'reject-publish-dlx']),
-  'x-queue-mode': (v) => checkOneOf(v, ['default', 'lazy']),
+  'x-overflow': (v) => checkOneOf(v, ['drop-head', 'reject-publish', 'reject-publish-dlx'], () => 'invalid_overflow'),
+  'x-queue-mode': (v) => checkOneOf(v, ['default', 'lazy'], (s) => `"unsupported queue mode '${s}'"`),
   'x-single-active-consumer': (v) => (typeof v === 'boolean' ? undefined : `{unacceptable_type,${typeName(v)}}`),
 };
 
@@ -62,10 +65,15 @@ export function checkQueueArgument(name: string, value: FieldValue): string | un
 export function validateQueueArguments(args: FieldTable, queue: string, vhost: string): void {
   for (const name of Object.keys(args)) {
     const problem = checkQueueArgument(name, args[name]!);
-    if (problem) throw invalidArg(name, queue, vhost, problem);
+    if (!problem) continue;
+    // RabbitMQ's channel checks the DLX's type itself, with its own wording.
+    if (name === 'x-dead-letter-exchange') {
+      throw new BrokerError(PRECONDITION_FAILED, `${problem} for arg '${name}' in queue '${queue}' in vhost '${vhost}'`);
+    }
+    throw invalidArg(name, queue, vhost, problem);
   }
   if (args['x-dead-letter-routing-key'] !== undefined && args['x-dead-letter-exchange'] === undefined) {
-    throw invalidArg('x-dead-letter-routing-key', queue, vhost, '{no_dlx,x-dead-letter-exchange}');
+    throw invalidArg('x-dead-letter-routing-key', queue, vhost, 'routing_key_but_no_dlx_defined');
   }
 }
 
@@ -107,10 +115,10 @@ export function stringArg(v: FieldValue | undefined): string | undefined {
 
 function checkInteger(v: FieldValue, min: number, max: number): string | undefined {
   const n = integerArg(v);
-  if (n === undefined) return `{unacceptable_type,${typeName(v)}}`;
-  if (n < 0 && min >= 0) return `{value_negative,${n}}`;
+  if (n === undefined) return `"expected integer, got ${typeName(v)}"`;
+  if (n < 0) return `{value_negative,${n}}`;
   if (n < min) return `{value_zero,${n}}`;
-  if (n > max) return `{value_too_large,${n},${max}}`;
+  if (n > max) return `{value_too_large,${n}}`;
   return undefined;
 }
 
@@ -118,14 +126,14 @@ function checkString(v: FieldValue): string | undefined {
   return stringArg(v) === undefined ? `{unacceptable_type,${typeName(v)}}` : undefined;
 }
 
-function checkOneOf(v: FieldValue, allowed: string[]): string | undefined {
+function checkOneOf(v: FieldValue, allowed: string[], unknown: (s: string) => string): string | undefined {
   const s = stringArg(v);
   if (s === undefined) return `{unacceptable_type,${typeName(v)}}`;
-  return allowed.includes(s) ? undefined : `{unknown_value,"${s}"}, expected one of ${allowed.join(', ')}`;
+  return allowed.includes(s) ? undefined : unknown(s);
 }
 
 /** RabbitMQ's names for AMQP field types, used in its error terms. */
-function typeName(v: FieldValue): string {
+export function typeName(v: FieldValue): string {
   if (typeof v === 'string' || Buffer.isBuffer(v)) return 'longstr';
   if (typeof v === 'boolean') return 'bool';
   if (typeof v === 'number') return Number.isInteger(v) ? 'signedint' : 'double';

@@ -5,6 +5,12 @@ import type { Binding } from '../exchange/exchange.js';
 import type { Message } from '../message.js';
 import { ACCESS_REFUSED } from '../reply-codes.js';
 import type { Consumer } from './consumer.js';
+import { ConsumerList } from './consumer-list.js';
+import type { DeathReason } from './dead-letter.js';
+import { withDeliveryCount } from './delivery-count.js';
+import { ExpiryTimer, messageExpiresAt } from './expiry-timer.js';
+import type { QueueSettings } from './queue-arguments.js';
+import { queueSettings } from './queue-arguments.js';
 
 export interface QueueOptions {
   durable: boolean;
@@ -15,15 +21,25 @@ export interface QueueOptions {
   owner: object | null;
 }
 
-/** What a queue tells its vhost: it lost its last consumer (auto-delete). */
+/** What a queue tells its vhost. */
 export interface QueueEvents {
+  /** It lost its last consumer (auto-delete). */
   lastConsumerGone(queue: Queue): void;
+  /** It was unused for its x-expires time. */
+  queueExpired(queue: Queue): void;
+  /** A message leaves it for its dead-letter exchange (the queue has one). */
+  deadLetter(queue: Queue, message: Message, reason: DeathReason): void;
 }
 
 /**
- * A queue: the store of ready messages plus the consumers it delivers to, round-robin, as long as
- * they can accept (prefetch, socket backpressure). Entries out for delivery are counted here and
- * tracked by whoever holds them (the AMQP channel), which returns them through ack() or requeue().
+ * A queue: the store of ready messages plus the consumers it delivers to, as long as they can
+ * accept (prefetch, socket backpressure). Entries out for delivery are counted here and tracked by
+ * whoever holds them (the AMQP channel), which returns them through ack(), reject() or requeue().
+ *
+ * RabbitMQ's queue features live here, driven by `settings` (x-arguments merged with the policy):
+ * message TTL (expired at the head, by one timer), length limits with their overflow behaviour,
+ * dead-lettering, the delivery limit, queue expiry, and (in ConsumerList) consumer priorities and
+ * single active consumer.
  */
 export class Queue {
   readonly kind = 'queue' as const;
@@ -36,13 +52,19 @@ export class Queue {
   readonly owner: object | null;
   readonly inbound = new Set<Binding>();
   readonly store: QueueStore;
-  readonly consumers: Consumer[] = [];
+  readonly consumerList = new ConsumerList();
+  settings: QueueSettings;
   unackedCount = 0;
   deleted = false;
   readonly #events: QueueEvents;
-  #next = 0;
   #draining = false;
   #hadConsumer = false;
+  /** Fires when the head may have expired (message TTLs). */
+  readonly #expiry: ExpiryTimer;
+  /** Some ready message may carry a TTL: the head is checked after deliveries. */
+  #mayExpire = false;
+  /** x-expires: deletes the queue once unused for that long. */
+  #unusedTimer: NodeJS.Timeout | undefined;
 
   constructor(vhost: string, name: string, options: QueueOptions, store: QueueStore, events: QueueEvents) {
     this.vhost = vhost;
@@ -54,27 +76,65 @@ export class Queue {
     this.owner = options.owner;
     this.store = store;
     this.#events = events;
+    this.#expiry = new ExpiryTimer(this);
+    this.settings = queueSettings(options.arguments);
+    this.#settingsChanged();
   }
 
   get messageCount(): number {
     return this.store.readyCount;
   }
 
-  get consumerCount(): number {
-    return this.consumers.length;
+  get consumers(): readonly Consumer[] {
+    return this.consumerList.all;
   }
 
-  enqueue(message: Message): void {
+  get consumerCount(): number {
+    return this.consumerList.all.length;
+  }
+
+  /** New effective arguments (a policy came, changed or went): they apply from now on. */
+  applyArguments(effective: FieldTable): void {
+    this.settings = queueSettings(effective);
+    this.#settingsChanged();
+  }
+
+  #settingsChanged(): void {
+    this.consumerList.singleActive = this.settings.singleActiveConsumer;
+    if (this.settings.messageTtl !== undefined) this.#mayExpire = true;
+    this.#enforceLengthLimit();
+    this.expireHead();
+    this.touch();
+  }
+
+  /**
+   * Takes a routed message. Returns false when the queue refuses it (x-overflow reject-publish or
+   * reject-publish-dlx at its length limit): a confirming publisher then gets a nack.
+   */
+  enqueue(message: Message): boolean {
+    const s = this.settings;
+    if ((s.maxLength !== undefined || s.maxLengthBytes !== undefined) && s.overflow !== 'drop-head' && this.#isFullFor(message)) {
+      if (s.overflow === 'reject-publish-dlx') this.#deadLetter(message, 'maxlen');
+      return false;
+    }
     this.store.push(message);
+    if (s.messageTtl !== undefined || message.ttl >= 0) {
+      this.#mayExpire = true;
+      this.#expiry.schedule(messageExpiresAt(message, s.messageTtl));
+    }
     // With older messages waiting, the last drain already found no consumer able to take more;
     // capacity coming back (ack, qos, socket drain) drains again. So only a first message drains.
-    if (this.consumers.length > 0 && this.store.readyCount === 1) this.drain();
+    if (this.consumerList.all.length > 0 && this.store.readyCount === 1) this.drain();
+    if (s.maxLength !== undefined || s.maxLengthBytes !== undefined) this.#enforceLengthLimit();
+    return true;
   }
 
   /** basic.get: the next ready entry, now out for delivery (ack or requeue it). */
   get(): QueueEntry | undefined {
-    const entry = this.store.shift();
+    this.touch();
+    const entry = this.#nextLive();
     if (entry) this.unackedCount++;
+    if (this.#mayExpire) this.expireHead();
     return entry;
   }
 
@@ -83,18 +143,38 @@ export class Queue {
     this.store.ack(entry);
   }
 
+  /** basic.reject / nack without requeue: done with it, and dead-lettered when the queue has a DLX. */
+  reject(entry: QueueEntry): void {
+    this.unackedCount--;
+    this.#discard(entry, 'rejected');
+  }
+
   requeue(entry: QueueEntry): void {
     this.returnEntry(entry);
-    if (this.consumers.length > 0) this.drain();
+    if (this.consumerList.all.length > 0) this.drain();
   }
 
   /**
    * Puts an entry back without delivering yet: callers returning a batch (nack multiple, channel
    * close) return all of it first and drain once, so the batch goes out again in its own order.
+   * With a delivery limit, each return counts, and one return too many dead-letters the message.
    */
   returnEntry(entry: QueueEntry): void {
     this.unackedCount--;
-    if (!this.deleted) this.store.requeue(entry);
+    if (this.deleted) return;
+    const limit = this.settings.deliveryLimit;
+    if (limit !== undefined) {
+      const count = (entry.deliveryCount ?? 0) + 1;
+      entry.deliveryCount = count;
+      if (count > limit) return this.#discard(entry, 'delivery_limit');
+      entry.message = withDeliveryCount(entry.message, count);
+    }
+    this.store.requeue(entry);
+    const expiresAt = messageExpiresAt(entry.message, this.settings.messageTtl);
+    if (expiresAt !== Infinity) {
+      this.#mayExpire = true;
+      this.#expiry.schedule(expiresAt);
+    }
   }
 
   purge(): number {
@@ -103,7 +183,8 @@ export class Queue {
 
   /** Throws 403 when the queue has an exclusive consumer, or `exclusive` is asked of a used queue. */
   assertCanConsume(exclusive: boolean): void {
-    if (this.consumers.length > 0 && (exclusive || this.consumers[0]!.exclusive)) {
+    const all = this.consumerList.all;
+    if (all.length > 0 && (exclusive || all.some((c) => c.exclusive))) {
       throw new BrokerError(ACCESS_REFUSED, `queue '${this.name}' in vhost '${this.vhost}' in exclusive use`);
     }
   }
@@ -111,35 +192,37 @@ export class Queue {
   /** Adds a consumer (call assertCanConsume first) and starts delivering to it. */
   addConsumer(consumer: Consumer): void {
     this.assertCanConsume(consumer.exclusive);
-    this.consumers.push(consumer);
+    this.consumerList.add(consumer);
     this.#hadConsumer = true;
+    this.#stopUnusedTimer();
     this.drain();
   }
 
   removeConsumer(consumer: Consumer): void {
-    const i = this.consumers.indexOf(consumer);
-    if (i < 0) return;
-    this.consumers.splice(i, 1);
-    if (this.#next > i) this.#next--;
-    if (this.consumers.length === 0 && this.autoDelete && this.#hadConsumer && !this.deleted) {
-      this.#events.lastConsumerGone(this);
+    if (!this.consumerList.remove(consumer)) return;
+    if (this.consumerList.all.length > 0) {
+      // Single active consumer: the next one takes over with what is ready.
+      this.drain();
+      return;
     }
+    if (this.autoDelete && this.#hadConsumer && !this.deleted) this.#events.lastConsumerGone(this);
+    else this.touch();
   }
 
   /**
-   * Delivers ready entries to consumers that can accept, round-robin from where the last pass
-   * stopped, until the queue is empty or no consumer can take more. Consumers call it again when
-   * they regain capacity (ack, qos, socket drain).
+   * Delivers ready entries to consumers that can accept (the ConsumerList decides who: priority,
+   * round-robin, single active), until the queue is empty or no consumer can take more. Consumers
+   * call it again when they regain capacity (ack, qos, socket drain).
    */
   drain(): void {
     if (this.#draining || this.deleted) return;
     this.#draining = true;
     try {
-      const consumers = this.consumers;
-      while (this.store.readyCount > 0 && consumers.length > 0) {
-        const consumer = this.#nextAccepting();
+      const list = this.consumerList;
+      while (this.store.readyCount > 0 && list.all.length > 0) {
+        const consumer = list.nextAccepting();
         if (!consumer) break;
-        const entry = this.store.shift();
+        const entry = this.#nextLive();
         if (!entry) break;
         this.unackedCount++;
         consumer.deliver(this, entry);
@@ -148,25 +231,104 @@ export class Queue {
     } finally {
       this.#draining = false;
     }
+    if (this.#mayExpire) this.expireHead();
   }
 
-  #nextAccepting(): Consumer | undefined {
-    const consumers = this.consumers;
-    const n = consumers.length;
-    for (let tried = 0; tried < n; tried++) {
-      if (this.#next >= n) this.#next = 0;
-      const c = consumers[this.#next++]!;
-      if (c.canAccept()) return c;
+  /** The next ready entry that has not expired; expired ones on the way are dropped or dead-lettered. */
+  #nextLive(): QueueEntry | undefined {
+    for (;;) {
+      const entry = this.store.shift();
+      if (!entry || !this.#mayExpire) return entry;
+      if (messageExpiresAt(entry.message, this.settings.messageTtl) >= Date.now()) return entry;
+      this.#discard(entry, 'expired');
     }
-    return undefined;
+  }
+
+  /**
+   * Drops or dead-letters expired messages at the head, then arms the timer for the new head. As
+   * in RabbitMQ's classic queues, only the head is looked at: a message with a short per-message
+   * TTL behind a longer-lived one goes when it reaches the head (or is skipped at delivery).
+   */
+  expireHead(): void {
+    if (!this.#mayExpire || this.deleted) return;
+    const ttl = this.settings.messageTtl;
+    const now = Date.now();
+    for (let head = this.store.peek(); head; head = this.store.peek()) {
+      const at = messageExpiresAt(head.message, ttl);
+      if (at >= now) {
+        if (at !== Infinity) this.#expiry.schedule(at);
+        return;
+      }
+      this.#discard(this.store.shift()!, 'expired');
+    }
+    // Empty: nothing can expire until a message with a TTL arrives.
+    this.#mayExpire = ttl !== undefined;
+  }
+
+  /** The message leaves the queue for good: dead-lettered (when the queue has a DLX) and forgotten. */
+  #discard(entry: QueueEntry, reason: DeathReason): void {
+    this.#deadLetter(entry.message, reason);
+    this.store.ack(entry);
+  }
+
+  #deadLetter(message: Message, reason: DeathReason): void {
+    if (this.settings.deadLetterExchange !== undefined) this.#events.deadLetter(this, message, reason);
+  }
+
+  /** RabbitMQ counts only ready messages against x-max-length(-bytes). */
+  #isFullFor(message: Message): boolean {
+    const s = this.settings;
+    return (s.maxLength !== undefined && this.store.readyCount >= s.maxLength) ||
+      (s.maxLengthBytes !== undefined && this.store.readyBytes + message.body.length > s.maxLengthBytes);
+  }
+
+  /** drop-head: the oldest ready messages make room (dead-lettered with reason maxlen). */
+  #enforceLengthLimit(): void {
+    const s = this.settings;
+    if (s.overflow !== 'drop-head') return;
+    const store = this.store;
+    while (store.readyCount > 0 &&
+      ((s.maxLength !== undefined && store.readyCount > s.maxLength) ||
+       (s.maxLengthBytes !== undefined && store.readyBytes > s.maxLengthBytes))) {
+      this.#discard(store.shift()!, 'maxlen');
+    }
+  }
+
+  /**
+   * x-expires: the queue was used (declared, consumed from, got from). RabbitMQ deletes a queue
+   * that has had no consumers and no such use for its expiry time.
+   */
+  touch(): void {
+    this.#stopUnusedTimer();
+    const expires = this.settings.expires;
+    if (expires === undefined || this.deleted || this.consumerList.all.length > 0) return;
+    this.#unusedTimer = setTimeout(expireUnused, expires, this, this.#events);
+    this.#unusedTimer.unref();
+  }
+
+  #stopUnusedTimer(): void {
+    if (this.#unusedTimer) clearTimeout(this.#unusedTimer);
+    this.#unusedTimer = undefined;
   }
 
   /** The queue is being deleted: cancel consumers, drop messages. Returns the ready count. */
   destroy(): number {
     this.deleted = true;
+    this.#expiry.stop();
+    this.#stopUnusedTimer();
     const count = this.store.readyCount;
-    for (const c of this.consumers.splice(0)) c.cancelledByServer(this);
+    for (const c of this.consumerList.clear()) c.cancelledByServer(this);
     this.store.destroy();
     return count;
   }
+
+  /** The broker stops: timers go (the messages stay in the store). */
+  stopTimers(): void {
+    this.#expiry.stop();
+    this.#stopUnusedTimer();
+  }
+}
+
+function expireUnused(queue: Queue, events: QueueEvents): void {
+  if (!queue.deleted && queue.consumerCount === 0) events.queueExpired(queue);
 }

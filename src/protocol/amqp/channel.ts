@@ -8,7 +8,8 @@ import { AmqpError, fitReplyText } from './amqp-error.js';
 import { FRAME_BODY, FRAME_HEADER, FRAME_METHOD } from './codec/frame-types.js';
 import type { AmqpMethod } from './codec/methods.generated.js';
 import * as M from './codec/methods.generated.js';
-import { F_REPLY_TO, F_USER_ID, hasPropertyFlag } from './codec/properties.js';
+import { F_EXPIRATION, F_REPLY_TO, F_USER_ID, hasPropertyFlag } from './codec/properties.js';
+import { checkExpiration, consumerPriority } from './publish-checks.js';
 import { ContentAssembly } from './content-assembly.js';
 import type { AmqpConnection } from './connection.js';
 import type { DeliveryChannel } from './deliveries.js';
@@ -61,7 +62,7 @@ export class Channel implements DeliveryChannel, ReplyTarget, ConfirmTarget, Com
     this.conn = conn;
     this.id = id;
     this.vhost = conn.vhost!;
-    this.deliveries = new Deliveries(this);
+    this.deliveries = new Deliveries(this, conn.limits.consumerTimeout);
   }
 
   get open(): boolean {
@@ -189,6 +190,7 @@ export class Channel implements DeliveryChannel, ReplyTarget, ConfirmTarget, Com
     const ex = content.exchange!;
     const message = content.take();
     if (hasPropertyFlag(message.rawProperties, F_USER_ID)) this.#checkUserId(message);
+    if (hasPropertyFlag(message.rawProperties, F_EXPIRATION)) checkExpiration(message);
     if (hasPropertyFlag(message.rawProperties, F_REPLY_TO)) this.#rewriteReplyTo(message);
     if (this.#tx) {
       this.#tx.publishes.push({ exchange: ex, message, mandatory: m.mandatory });
@@ -212,7 +214,10 @@ export class Channel implements DeliveryChannel, ReplyTarget, ConfirmTarget, Com
         if (mandatory) this.#return(message);
         return;
       }
-      for (const q of routed) q.enqueue(message);
+      let refused = false;
+      for (const q of routed) if (!q.enqueue(message)) refused = true;
+      // A queue at its length limit with x-overflow reject-publish(-dlx): the publisher gets a nack.
+      if (refused) this.#confirms?.refused();
     } finally {
       // The set is shared by every channel: it must be empty again whatever happened.
       routed.clear();
@@ -305,7 +310,7 @@ export class Channel implements DeliveryChannel, ReplyTarget, ConfirmTarget, Com
     }
     const queue = this.vhost.getQueue(queueName, this.conn);
     queue.assertCanConsume(m.exclusive);
-    const consumer = new ChannelConsumer(this.deliveries, queue, tag, m.noAck, m.exclusive);
+    const consumer = new ChannelConsumer(this.deliveries, queue, tag, m.noAck, m.exclusive, consumerPriority(m.arguments, `queue '${queue.name}' in vhost '${this.vhost.name}'`));
     this.consumers.set(tag, consumer);
     // consume-ok goes out before the first delivery (§1.8.3.3)
     if (!m.nowait) this.conn.outbox.writeMethod(this.id, { id: M.BASIC_CONSUME_OK, consumerTag: tag });
@@ -402,6 +407,7 @@ export class Channel implements DeliveryChannel, ReplyTarget, ConfirmTarget, Com
     this.consumers.clear();
     this.#replyConsumer?.cancel();
     this.#replyConsumer = undefined;
+    this.deliveries.stopTimeout();
     // An uncommitted transaction's acks never happened: those messages are requeued too.
     for (const held of this.#tx?.settles ?? []) this.deliveries.restoreHeld(held.taken);
     this.#tx = undefined;

@@ -26,6 +26,8 @@ export interface ConnectionLimits {
   heartbeat: number;
   /** Time the peer has to complete the handshake, ms. */
   handshakeTimeout: number;
+  /** A delivery unacked for longer closes its channel (406), ms; 0 = never. */
+  consumerTimeout: number;
 }
 
 /** How long we wait for the peer's connection.close-ok before dropping the socket. */
@@ -53,7 +55,7 @@ export class AmqpConnection implements FrameHandler {
   readonly channels = new Map<number, Channel>();
   #state: State = 'header';
   readonly #reader: FrameReader;
-  readonly #limits: ConnectionLimits;
+  readonly limits: ConnectionLimits;
   #frameMax: number;
   #channelMax: number;
   #heartbeat = 0;
@@ -68,7 +70,7 @@ export class AmqpConnection implements FrameHandler {
   constructor(socket: Socket, broker: Broker, limits: ConnectionLimits, onClosed: (c: AmqpConnection) => void) {
     this.socket = socket;
     this.broker = broker;
-    this.#limits = limits;
+    this.limits = limits;
     this.#frameMax = limits.frameMax;
     this.#channelMax = limits.channelMax;
     this.#onClosed = onClosed;
@@ -230,20 +232,20 @@ export class AmqpConnection implements FrameHandler {
     this.username = user.name;
     this.#state = 'tune';
     this.outbox.writeMethod(0, {
-      id: M.CONNECTION_TUNE, channelMax: this.#limits.channelMax, frameMax: this.#limits.frameMax,
-      heartbeat: this.#limits.heartbeat,
+      id: M.CONNECTION_TUNE, channelMax: this.limits.channelMax, frameMax: this.limits.frameMax,
+      heartbeat: this.limits.heartbeat,
     });
   }
 
   #onTuneOk(m: M.ConnectionTuneOk): void {
     if (this.#state !== 'tune') throw new AmqpError(COMMAND_INVALID, 'connection.tune-ok out of order', 10, 31);
-    const frameMax = m.frameMax === 0 ? this.#limits.frameMax : m.frameMax;
-    if (frameMax < FRAME_MIN_SIZE || frameMax > this.#limits.frameMax) {
-      throw new AmqpError(NOT_ALLOWED, `frame_max=${m.frameMax} outside ${FRAME_MIN_SIZE}..${this.#limits.frameMax}`, 10, 31);
+    const frameMax = m.frameMax === 0 ? this.limits.frameMax : m.frameMax;
+    if (frameMax < FRAME_MIN_SIZE || frameMax > this.limits.frameMax) {
+      throw new AmqpError(NOT_ALLOWED, `frame_max=${m.frameMax} outside ${FRAME_MIN_SIZE}..${this.limits.frameMax}`, 10, 31);
     }
-    const channelMax = m.channelMax === 0 ? this.#limits.channelMax : m.channelMax;
-    if (channelMax > this.#limits.channelMax) {
-      throw new AmqpError(NOT_ALLOWED, `channel_max=${m.channelMax} > ${this.#limits.channelMax} max`, 10, 31);
+    const channelMax = m.channelMax === 0 ? this.limits.channelMax : m.channelMax;
+    if (channelMax > this.limits.channelMax) {
+      throw new AmqpError(NOT_ALLOWED, `channel_max=${m.channelMax} > ${this.limits.channelMax} max`, 10, 31);
     }
     this.#frameMax = frameMax;
     this.#channelMax = channelMax;

@@ -4,6 +4,7 @@ import type { Consumer } from '../../core/queue/consumer.js';
 import type { Queue } from '../../core/queue/queue.js';
 import type { QueueEntry } from '../../store/queue-store.js';
 import { NOT_IMPLEMENTED, PRECONDITION_FAILED } from './reply-codes.js';
+import { AckTimeout } from './ack-timeout.js';
 
 /** What a delivery needs from its channel. */
 export interface DeliveryChannel {
@@ -12,6 +13,8 @@ export interface DeliveryChannel {
   readonly canDeliver: boolean;
   writeDeliver(consumerTag: string, deliveryTag: number, redelivered: boolean, message: Message): void;
   consumerCancelledByServer(consumer: ChannelConsumer): void;
+  /** A delivery stayed unacked past the consumer timeout: the channel closes with this error. */
+  closeWithError(err: BrokerError): void;
 }
 
 /** A message out for delivery on this channel, awaiting ack/nack/reject (`consumer` null for basic.get). */
@@ -20,6 +23,8 @@ export interface Unacked {
   readonly queue: Queue;
   readonly entry: QueueEntry;
   readonly consumer: ChannelConsumer | null;
+  /** When it went out (ms since the epoch): the consumer timeout counts from it. */
+  readonly at: number;
 }
 
 /** A basic.consume subscription: the queue's Consumer, with its own prefetch window. */
@@ -27,18 +32,20 @@ export class ChannelConsumer implements Consumer {
   readonly tag: string;
   readonly noAck: boolean;
   readonly exclusive: boolean;
+  readonly priority: number;
   readonly queue: Queue;
   /** Per-consumer prefetch (basic.qos global=false at the time of consume); 0 = unlimited. */
   readonly prefetch: number;
   unacked = 0;
   readonly #deliveries: Deliveries;
 
-  constructor(deliveries: Deliveries, queue: Queue, tag: string, noAck: boolean, exclusive: boolean) {
+  constructor(deliveries: Deliveries, queue: Queue, tag: string, noAck: boolean, exclusive: boolean, priority: number) {
     this.#deliveries = deliveries;
     this.queue = queue;
     this.tag = tag;
     this.noAck = noAck;
     this.exclusive = exclusive;
+    this.priority = priority;
     this.prefetch = deliveries.consumerPrefetch;
   }
 
@@ -69,9 +76,21 @@ export class Deliveries {
   #held = 0;
   consumerPrefetch = 0;
   channelPrefetch = 0;
+  readonly #timeout: AckTimeout;
 
-  constructor(channel: DeliveryChannel) {
+  constructor(channel: DeliveryChannel, consumerTimeout: number) {
     this.channel = channel;
+    this.#timeout = new AckTimeout(this, consumerTimeout);
+  }
+
+  /** The deliveries still unacked, oldest first (tag order). */
+  outstanding(): IterableIterator<Unacked> {
+    return this.#unacked.values();
+  }
+
+  /** The channel closes: no more timeout checks. */
+  stopTimeout(): void {
+    this.#timeout.stop();
   }
 
   get unackedCount(): number {
@@ -88,7 +107,8 @@ export class Deliveries {
   deliver(c: ChannelConsumer, queue: Queue, entry: QueueEntry): void {
     const tag = ++this.#lastTag;
     if (!c.noAck) {
-      this.#unacked.set(tag, { tag, queue, entry, consumer: c });
+      this.#unacked.set(tag, { tag, queue, entry, consumer: c, at: Date.now() });
+      this.#timeout.delivered(queue.settings);
       c.unacked++;
     }
     this.channel.writeDeliver(c.tag, tag, entry.redelivered, entry.message);
@@ -98,7 +118,10 @@ export class Deliveries {
   trackGet(queue: Queue, entry: QueueEntry, noAck: boolean): number {
     const tag = ++this.#lastTag;
     if (noAck) queue.ack(entry);
-    else this.#unacked.set(tag, { tag, queue, entry, consumer: null });
+    else {
+      this.#unacked.set(tag, { tag, queue, entry, consumer: null, at: Date.now() });
+      this.#timeout.delivered(queue.settings);
+    }
     return tag;
   }
 
@@ -179,8 +202,9 @@ export class Deliveries {
 
 function settleOne(u: Unacked, rejected: boolean, requeue: boolean): void {
   if (u.consumer) u.consumer.unacked--;
-  if (rejected && requeue) u.queue.requeue(u.entry);
-  else u.queue.ack(u.entry);
+  if (!rejected) u.queue.ack(u.entry);
+  else if (requeue) u.queue.requeue(u.entry);
+  else u.queue.reject(u.entry);
 }
 
 function settleAll(list: Unacked[], rejected: boolean, requeue: boolean): void {

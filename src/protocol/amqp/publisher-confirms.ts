@@ -31,6 +31,10 @@ export class PublisherConfirms implements CommitWaiter {
   #markHead = 0;
   #waiting = false;
   #scheduled = false;
+  /** Publishes a queue refused (x-overflow reject-publish), in order: nacked when their turn comes. */
+  #refusedSeqs: number[] = [];
+  #refusedHead = 0;
+  #refuseNext = false;
 
   constructor(target: ConfirmTarget, commit: GroupCommit) {
     this.#target = target;
@@ -42,9 +46,18 @@ export class PublisherConfirms implements CommitWaiter {
     return this.#published - this.#confirmed;
   }
 
+  /** The publish being routed was refused by a queue: it gets a nack instead of an ack. */
+  refused(): void {
+    this.#refuseNext = true;
+  }
+
   /** One publish was routed; `epoch` is the round it waits for, 0 for none. */
   published(epoch: number): void {
     const seq = ++this.#published;
+    if (this.#refuseNext) {
+      this.#refuseNext = false;
+      this.#refusedSeqs.push(seq);
+    }
     const marks = this.#markSeq.length - this.#markHead;
     if (marks === 0 && epoch === 0) this.#free = seq;
     else if (marks > 0 && (epoch === 0 || epoch === this.#markEpoch[this.#markEpoch.length - 1])) {
@@ -88,7 +101,22 @@ export class PublisherConfirms implements CommitWaiter {
     }
   }
 
+  /** Confirms everything up to `upTo` with `id`, except refused publishes, which are nacked one by one. */
   #send(id: typeof M.BASIC_ACK | typeof M.BASIC_NACK, upTo: number): void {
+    const refused = this.#refusedSeqs;
+    while (this.#refusedHead < refused.length && refused[this.#refusedHead]! <= upTo) {
+      const seq = refused[this.#refusedHead++]!;
+      if (seq - 1 > this.#confirmed) this.#sendUpTo(id, seq - 1);
+      this.#sendUpTo(M.BASIC_NACK, seq);
+    }
+    if (this.#refusedHead === refused.length && refused.length > 0) {
+      this.#refusedSeqs = [];
+      this.#refusedHead = 0;
+    }
+    if (upTo > this.#confirmed) this.#sendUpTo(id, upTo);
+  }
+
+  #sendUpTo(id: typeof M.BASIC_ACK | typeof M.BASIC_NACK, upTo: number): void {
     const multiple = upTo - this.#confirmed > 1;
     this.#confirmed = upTo;
     if (!this.#target.open) return;

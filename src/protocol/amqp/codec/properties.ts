@@ -34,12 +34,12 @@ export interface BasicProperties {
 // Flag bits of the first flags word, most significant bit = first property.
 const F_CONTENT_TYPE = 0x8000;
 const F_CONTENT_ENCODING = 0x4000;
-const F_HEADERS = 0x2000;
+export const F_HEADERS = 0x2000;
 const F_DELIVERY_MODE = 0x1000;
 const F_PRIORITY = 0x0800;
 const F_CORRELATION_ID = 0x0400;
 export const F_REPLY_TO = 0x0200;
-const F_EXPIRATION = 0x0100;
+export const F_EXPIRATION = 0x0100;
 const F_MESSAGE_ID = 0x0080;
 const F_TIMESTAMP = 0x0040;
 const F_TYPE = 0x0020;
