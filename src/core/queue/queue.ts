@@ -3,8 +3,12 @@ import type { QueueEntry, QueueStore } from '../../store/queue-store.js';
 import { BrokerError } from '../broker-error.js';
 import type { Binding } from '../exchange/exchange.js';
 import type { Message } from '../message.js';
+import { effectiveQueueArguments } from '../policy/effective-arguments.js';
+import type { Policy } from '../policy/policy.js';
 import { ACCESS_REFUSED } from '../reply-codes.js';
 import type { Consumer } from './consumer.js';
+import type { QueueSettings } from './queue-arguments.js';
+import { queueSettings } from './queue-arguments.js';
 
 export interface QueueOptions {
   durable: boolean;
@@ -39,6 +43,8 @@ export class Queue {
   readonly consumers: Consumer[] = [];
   unackedCount = 0;
   deleted = false;
+  policy: Policy | undefined = undefined;
+  settings: QueueSettings;   // initialised in the constructor to queueSettings(options.arguments)
   readonly #events: QueueEvents;
   #next = 0;
   #draining = false;
@@ -54,7 +60,11 @@ export class Queue {
     this.owner = options.owner;
     this.store = store;
     this.#events = events;
+    this.settings = queueSettings(options.arguments);
   }
+
+  /** The policy applying to this queue changed (or is set at declare): recompute its effective settings. */
+  applyPolicy(policy: Policy | undefined): void { this.policy = policy; this.settings = queueSettings(effectiveQueueArguments(this.arguments, policy)); }
 
   get messageCount(): number {
     return this.store.readyCount;
