@@ -1,9 +1,12 @@
 import type { QueueStore } from '../store/queue-store.js';
 import type { MessageStoreOptions } from '../store/message-store.js';
 import { MessageStore } from '../store/message-store.js';
-import type { Definitions } from '../store/definitions-store.js';
+import type { Definitions, PolicyDefinition } from '../store/definitions-store.js';
 import { DefinitionsStore } from '../store/definitions-store.js';
 import { createLogger } from '../log.js';
+import { BrokerError } from './broker-error.js';
+import type { Policy, PolicyInput } from './policy/policy.js';
+import { NOT_FOUND } from './reply-codes.js';
 import type { ResourceAlarms } from './resource-alarms.js';
 import { UserRegistry } from './users.js';
 import type { VhostHost } from './vhost.js';
@@ -49,6 +52,31 @@ export class Broker implements VhostHost {
     return this.vhosts.get(name);
   }
 
+  // ---- policies (what the management API and CLI call) ----
+
+  /** Creates or replaces a policy in `vhost`; 404 when the vhost does not exist, 406 when the policy is invalid. */
+  setPolicy(vhost: string, policy: PolicyInput): Policy {
+    return this.#vhostOrThrow(vhost).setPolicy(policy);
+  }
+
+  /** Deletes a policy; 404 when the vhost or the policy does not exist. */
+  deletePolicy(vhost: string, name: string): void {
+    this.#vhostOrThrow(vhost).deletePolicy(name);
+  }
+
+  /** The policies of one vhost, or of all vhosts, ordered by vhost then name. */
+  listPolicies(vhost?: string): Policy[] {
+    if (vhost !== undefined) return this.#vhostOrThrow(vhost).listPolicies();
+    const names = [...this.vhosts.keys()].sort();
+    return names.flatMap((n) => this.vhosts.get(n)!.listPolicies());
+  }
+
+  #vhostOrThrow(name: string): VirtualHost {
+    const vhost = this.vhosts.get(name);
+    if (!vhost) throw new BrokerError(NOT_FOUND, `no vhost '${name}'`);
+    return vhost;
+  }
+
   createQueueStore(vhost: string, queue: string, durable: boolean): QueueStore {
     return this.messages.open(vhost, queue, durable);
   }
@@ -78,9 +106,10 @@ export class Broker implements VhostHost {
   }
 
   #collectDefinitions(): Definitions {
-    const defs: Definitions = { vhosts: [], exchanges: [], queues: [], bindings: [] };
+    const defs: Definitions = { vhosts: [], exchanges: [], queues: [], bindings: [], policies: [] };
     for (const vhost of this.vhosts.values()) {
       defs.vhosts.push({ name: vhost.name });
+      for (const p of vhost.listPolicies()) defs.policies.push(p.toJSON());
       for (const ex of vhost.exchanges.values()) {
         if (!ex.durable || ex.name === '' || ex.name.startsWith('amq.')) continue;
         defs.exchanges.push({ vhost: vhost.name, name: ex.name, type: ex.type, durable: true,
@@ -110,6 +139,8 @@ export class Broker implements VhostHost {
     this.#loading = true;
     try {
       for (const v of defs.vhosts) if (!this.vhosts.has(v.name)) this.vhosts.set(v.name, new VirtualHost(v.name, this));
+      // Policies before exchanges and queues, so each gets its policy as it is declared.
+      for (const p of defs.policies) this.#restorePolicy(p);
       for (const e of defs.exchanges) {
         this.vhosts.get(e.vhost)?.declareExchange(e.name, e.type,
           { durable: true, autoDelete: e.auto_delete, internal: e.internal, arguments: e.arguments }, false);
@@ -127,6 +158,18 @@ export class Broker implements VhostHost {
     } finally {
       this.#loading = false;
     }
-    log.info('definitions restored', { exchanges: defs.exchanges.length, queues: defs.queues.length, bindings: defs.bindings.length });
+    log.info('definitions restored', { exchanges: defs.exchanges.length, queues: defs.queues.length,
+      bindings: defs.bindings.length, policies: defs.policies.length });
+  }
+
+  /** A stored policy that no longer validates (a hand-edited file) is logged and skipped: the broker still starts. */
+  #restorePolicy(p: PolicyDefinition): void {
+    const vhost = this.vhosts.get(p.vhost);
+    try {
+      if (!vhost) throw new Error(`no vhost '${p.vhost}'`);
+      vhost.setPolicy({ name: p.name, pattern: p.pattern, applyTo: p['apply-to'], priority: p.priority, definition: p.definition });
+    } catch (err) {
+      log.error('stored policy not restored', { vhost: p.vhost, policy: p.name, err });
+    }
   }
 }

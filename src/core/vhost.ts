@@ -8,6 +8,9 @@ import { DefaultExchange } from './exchange/default.js';
 import type { Destination, Exchange, ExchangeOptions } from './exchange/exchange.js';
 import { createExchange, isExchangeType } from './exchange/exchange-types.js';
 import { matchMode } from './exchange/headers.js';
+import type { PolicyInput } from './policy/policy.js';
+import { Policy } from './policy/policy.js';
+import { PolicySet } from './policy/policy-set.js';
 import type { QueueEvents, QueueOptions } from './queue/queue.js';
 import { Queue } from './queue/queue.js';
 import type { DeathReason } from './queue/dead-letter.js';
@@ -39,6 +42,7 @@ export class VirtualHost implements QueueEvents {
   readonly exchanges = new Map<string, Exchange>();
   readonly queues = new Map<string, Queue>();
   readonly defaultExchange: DefaultExchange;
+  readonly #policies = new PolicySet();
   readonly #host: VhostHost;
   // Scratch space reused by every route() call: no allocation per publish.
   readonly #destinations: Destination[] = [];
@@ -88,6 +92,8 @@ export class VirtualHost implements QueueEvents {
       throw new BrokerError(ACCESS_REFUSED, `exchange name '${name}' contains reserved prefix 'amq.*'`);
     }
     const ex = createExchange(type, this.name, name, options);
+    const policy = this.#policies.match('exchange', name);
+    if (policy) ex.applyPolicy(policy);
     this.exchanges.set(name, ex);
     if (ex.durable) this.#host.definitionsChanged();
     return ex;
@@ -156,6 +162,8 @@ export class VirtualHost implements QueueEvents {
     }
     const store = this.#host.createQueueStore(this.name, name, options.durable && !options.exclusive);
     const q = new Queue(this.name, name, { ...options, owner: options.exclusive ? requester : null }, store, this);
+    const policy = this.#policies.match(QUEUE_TARGET, name);
+    if (policy) q.applyPolicy(policy);
     this.queues.set(name, q);
     if (q.durable && !q.exclusive) this.#host.definitionsChanged();
     return q;
@@ -237,6 +245,49 @@ export class VirtualHost implements QueueEvents {
       `cannot obtain exclusive access to locked queue '${q.name}' in vhost '${this.name}'. It could be originally declared on another connection or the exclusive property value does not match that of the original declaration.`);
   }
 
+  // ---- policies ----
+
+  /**
+   * Creates or replaces a policy (validated first: a bad one changes nothing) and re-applies
+   * policies to every queue and exchange of this vhost, as RabbitMQ does when a policy is set.
+   * Policies are durable whatever the objects they match.
+   */
+  setPolicy(input: PolicyInput): Policy {
+    const policy = new Policy(this.name, input);
+    this.#policies.set(policy);
+    this.#reapplyPolicies();
+    this.#host.definitionsChanged();
+    return policy;
+  }
+
+  /** Deletes a policy (404 NOT_FOUND when there is none) and re-applies policies. */
+  deletePolicy(name: string): void {
+    if (!this.#policies.delete(name)) throw new BrokerError(NOT_FOUND, `no policy '${name}' in vhost '${this.name}'`);
+    this.#reapplyPolicies();
+    this.#host.definitionsChanged();
+  }
+
+  getPolicy(name: string): Policy | undefined {
+    return this.#policies.get(name);
+  }
+
+  /** This vhost's policies, by name. */
+  listPolicies(): Policy[] {
+    return this.#policies.list();
+  }
+
+  /** Gives every queue and exchange the policy that now applies to it, touching only those whose policy changed. */
+  #reapplyPolicies(): void {
+    for (const q of this.queues.values()) {
+      const p = this.#policies.match(QUEUE_TARGET, q.name);
+      if (p !== q.policy) q.applyPolicy(p);
+    }
+    for (const ex of this.exchanges.values()) {
+      const p = this.#policies.match('exchange', ex.name);
+      if (p !== ex.policy) ex.applyPolicy(p);
+    }
+  }
+
   // ---- bindings ----
 
   bind(source: Exchange, destination: Destination, routingKey: string, args: FieldTable): void {
@@ -312,19 +363,16 @@ export class VirtualHost implements QueueEvents {
   }
 
   #pushAlternate(ex: Exchange, dests: Destination[]): void {
-    const name = alternateExchangeName(ex);
+    // The argument, or else the exchange's policy (Exchange.applyPolicy).
+    const name = ex.alternateExchange;
     if (name === undefined) return;
     const ae = this.exchanges.get(name);
     if (ae && !this.#visited.has(ae)) dests.push(ae);
   }
 }
 
-/** The exchange's alternate exchange (RabbitMQ's `alternate-exchange` argument). */
-function alternateExchangeName(ex: Exchange): string | undefined {
-  const v = ex.arguments['alternate-exchange'];
-  if (typeof v === 'string') return v;
-  return Buffer.isBuffer(v) ? v.toString('utf8') : undefined;
-}
+/** Every Warren queue is a classic queue (there are no quorum queues or streams yet). */
+const QUEUE_TARGET = 'classic_queue';
 
 function isDurable(d: Destination): boolean {
   return d.kind === 'queue' ? d.durable && !d.exclusive : d.durable;

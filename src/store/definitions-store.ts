@@ -1,5 +1,5 @@
 /**
- * Durable topology: the durable exchanges, queues and bindings of every vhost, in one JSON file
+ * Durable topology: the durable exchanges, queues and bindings and the policies of every vhost, in one JSON file
  * `definitions.json` in the data directory. Written atomically: the new content goes to
  * `definitions.json.tmp`, is fsynced, renamed over the old file, and the directory is fsynced,
  * so a crash leaves either the old or the new file, never a torn one.
@@ -10,9 +10,12 @@
  *     "exchanges": [{ "vhost", "name", "type", "durable", "auto_delete", "internal", "arguments" }],
  *     "queues":    [{ "vhost", "name", "durable", "auto_delete", "arguments" }],
  *     "bindings":  [{ "vhost", "source", "destination", "destination_type": "queue"|"exchange",
- *                     "routing_key", "arguments" }] }
+ *                     "routing_key", "arguments" }],
+ *     "policies":  [{ "vhost", "name", "pattern", "apply-to", "priority", "definition" }] }
  * `arguments` is the AMQP field table encoded as in the protocol (§4.2.5.5), base64: it keeps
  * every field type exactly, which JSON alone would not (int vs long, byte arrays, decimals).
+ * A policy entry has RabbitMQ's definitions shape, its `definition` plain JSON (it is JSON to begin
+ * with). `policies` was added later within version 1: a file without it has no policies.
  */
 import { closeSync, fsyncSync, mkdirSync, openSync, readFileSync, renameSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
@@ -28,11 +31,16 @@ export interface QueueDefinition {
 export interface BindingDefinition {
   vhost: string; source: string; destination: string; destination_type: 'queue' | 'exchange'; routing_key: string; arguments: FieldTable;
 }
+/** A policy as RabbitMQ's definitions export and management API show it. */
+export interface PolicyDefinition {
+  vhost: string; name: string; pattern: string; 'apply-to': string; priority: number; definition: Record<string, unknown>;
+}
 export interface Definitions {
   vhosts: { name: string }[];
   exchanges: ExchangeDefinition[];
   queues: QueueDefinition[];
   bindings: BindingDefinition[];
+  policies: PolicyDefinition[];
 }
 
 const FILE = 'definitions.json';
@@ -65,6 +73,7 @@ export class DefinitionsStore {
       throw new Error(`${this.path}: not a version ${VERSION} Warren definitions file`);
     }
     const defs = raw as unknown as Definitions;
+    defs.policies ??= [];
     for (const list of [defs.exchanges, defs.queues, defs.bindings]) {
       for (const d of list) d.arguments = decodeArgs(d.arguments as unknown as string);
     }
@@ -78,6 +87,7 @@ export class DefinitionsStore {
       exchanges: defs.exchanges.map((d) => ({ ...d, arguments: encodeArgs(d.arguments) })),
       queues: defs.queues.map((d) => ({ ...d, arguments: encodeArgs(d.arguments) })),
       bindings: defs.bindings.map((d) => ({ ...d, arguments: encodeArgs(d.arguments) })),
+      policies: defs.policies,
     };
     const tmp = this.path + '.tmp';
     const fd = openSync(tmp, 'w');

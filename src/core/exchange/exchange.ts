@@ -1,6 +1,8 @@
 import type { FieldTable } from '../../protocol/amqp/codec/field-table.js';
 import { tablesEqual } from '../../protocol/amqp/codec/field-table.js';
 import type { Message } from '../message.js';
+import { effectiveExchangeArguments } from '../policy/effective-arguments.js';
+import type { Policy } from '../policy/policy.js';
 import type { Queue } from '../queue/queue.js';
 
 /** Where a binding leads: a queue, or another exchange (exchange-to-exchange bindings). */
@@ -37,6 +39,10 @@ export abstract class Exchange {
   readonly arguments: FieldTable;
   /** Bindings that have this exchange as destination (exchange-to-exchange). */
   readonly inbound = new Set<Binding>();
+  /** The policy applying to this exchange (set by its vhost at declare and when policies change). */
+  policy: Policy | undefined = undefined;
+  /** The effective alternate exchange: the argument, else the policy's (RabbitMQ's order). */
+  alternateExchange: string | undefined;
   abstract readonly type: string;
   // key: destination kind + name + routing key; several bindings differ only in their arguments.
   readonly #bindings = new Map<string, Binding[]>();
@@ -49,6 +55,13 @@ export abstract class Exchange {
     this.autoDelete = options.autoDelete;
     this.internal = options.internal;
     this.arguments = options.arguments;
+    this.alternateExchange = alternateExchangeOf(options.arguments);
+  }
+
+  /** The policy applying to this exchange changed (or is set at declare). */
+  applyPolicy(policy: Policy | undefined): void {
+    this.policy = policy;
+    this.alternateExchange = alternateExchangeOf(effectiveExchangeArguments(this.arguments, policy));
   }
 
   /** Adds every destination this message routes to onto `out` (duplicates allowed; callers dedupe). */
@@ -103,6 +116,11 @@ export abstract class Exchange {
     for (const b of all) this.removeBinding(b);
     return all;
   }
+}
+
+function alternateExchangeOf(args: FieldTable): string | undefined {
+  const v = args['alternate-exchange'];
+  return typeof v === 'string' ? v : Buffer.isBuffer(v) ? v.toString('utf8') : undefined;
 }
 
 function bindingKey(destination: Destination, routingKey: string): string {

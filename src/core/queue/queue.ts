@@ -3,6 +3,8 @@ import type { QueueEntry, QueueStore } from '../../store/queue-store.js';
 import { BrokerError } from '../broker-error.js';
 import type { Binding } from '../exchange/exchange.js';
 import type { Message } from '../message.js';
+import { effectiveQueueArguments } from '../policy/effective-arguments.js';
+import type { Policy } from '../policy/policy.js';
 import { ACCESS_REFUSED } from '../reply-codes.js';
 import type { Consumer } from './consumer.js';
 import { ConsumerList } from './consumer-list.js';
@@ -56,6 +58,8 @@ export class Queue {
   settings: QueueSettings;
   unackedCount = 0;
   deleted = false;
+  /** The policy applying to this queue (set by its vhost). */
+  policy: Policy | undefined = undefined;
   readonly #events: QueueEvents;
   #draining = false;
   #hadConsumer = false;
@@ -93,9 +97,13 @@ export class Queue {
     return this.consumerList.all.length;
   }
 
-  /** New effective arguments (a policy came, changed or went): they apply from now on. */
-  applyArguments(effective: FieldTable): void {
-    this.settings = queueSettings(effective);
+  /**
+   * The policy applying to this queue changed (or is set at declare): its effective settings are
+   * recomputed and apply from now on (a lower length limit drops at once, a TTL expires the head).
+   */
+  applyPolicy(policy: Policy | undefined): void {
+    this.policy = policy;
+    this.settings = queueSettings(effectiveQueueArguments(this.arguments, policy));
     this.#settingsChanged();
   }
 
