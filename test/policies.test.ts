@@ -11,7 +11,7 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Broker, BrokerError } from '../src/index.js';
 import type { Queue } from '../src/core/queue/queue.js';
-import { startTestBroker } from './helpers/broker.js';
+import { startTestBroker, waitFor } from './helpers/broker.js';
 import type { TestBroker } from './helpers/broker.js';
 import { clientHelpers, qname } from './helpers/amqp-client.js';
 
@@ -210,6 +210,80 @@ describe('policies are durable', () => {
     broker().deletePolicy('/', 'good');
     await withConn(async (conn) => {
       await (await channel(conn)).deleteQueue(name);
+    });
+  });
+});
+
+describe('what a policy does to a queue that already exists', () => {
+  test('max-length set by policy drops the oldest messages at once, and new publishes keep the limit', async () => {
+    const name = qname('pol-maxlen');
+    await withConn(async (conn) => {
+      const ch = await channel(conn);
+      await ch.assertQueue(name, { durable: false });
+      for (let i = 1; i <= 5; i++) ch.sendToQueue(name, Buffer.from(String(i)));
+      await waitFor(() => queue(name).messageCount === 5);
+      broker().setPolicy('/', { name, pattern: exactly(name), definition: { 'max-length': 2 } });
+      assert.equal((await ch.checkQueue(name)).messageCount, 2);
+      ch.sendToQueue(name, Buffer.from('6'));
+      await waitFor(() => queue(name).store.readyCount === 2 && queue(name).store.peek()?.message.body.toString() === '5');
+      const bodies: string[] = [];
+      for (let m = await ch.get(name, { noAck: true }); m; m = await ch.get(name, { noAck: true })) bodies.push(m.content.toString());
+      assert.deepEqual(bodies, ['5', '6']);
+      broker().deletePolicy('/', name);
+      await ch.deleteQueue(name);
+    });
+  });
+
+  test('message-ttl and dead-letter-exchange set by policy expire the existing backlog into the DLX queue', async () => {
+    const name = qname('pol-ttl');
+    const dlq = qname('pol-ttl-dlq');
+    const dlx = qname('pol-dlx');
+    await withConn(async (conn) => {
+      const ch = await channel(conn);
+      await ch.assertExchange(dlx, 'fanout', { durable: false });
+      await ch.assertQueue(dlq, { durable: false });
+      await ch.bindQueue(dlq, dlx, '');
+      await ch.assertQueue(name, { durable: false });
+      ch.sendToQueue(name, Buffer.from('old'));
+      await waitFor(() => queue(name).messageCount === 1);
+      await new Promise((r) => setTimeout(r, 60));
+      broker().setPolicy('/', { name, pattern: exactly(name), definition: { 'message-ttl': 50, 'dead-letter-exchange': dlx } });
+      await waitFor(() => queue(dlq).messageCount === 1, 2000, 'the expired message in the DLX queue');
+      assert.equal(queue(name).messageCount, 0);
+      const m = await ch.get(dlq, { noAck: true });
+      assert.ok(m);
+      assert.equal(m.content.toString(), 'old');
+      const death = m.properties.headers?.['x-death']?.[0];
+      assert.ok(death);
+      assert.equal(death.reason, 'expired');
+      assert.equal(death.queue, name);
+      broker().deletePolicy('/', name);
+      await ch.deleteQueue(name);
+      await ch.deleteQueue(dlq);
+      await ch.deleteExchange(dlx);
+    });
+  });
+
+  test('alternate-exchange set by policy catches what an existing exchange cannot route', async () => {
+    const ex = qname('pol-ex');
+    const ae = qname('pol-ae');
+    const caught = qname('pol-caught');
+    await withConn(async (conn) => {
+      const ch = await channel(conn);
+      await ch.assertExchange(ex, 'direct', { durable: false });
+      await ch.assertExchange(ae, 'fanout', { durable: false });
+      await ch.assertQueue(caught, { durable: false });
+      await ch.bindQueue(caught, ae, '');
+      broker().setPolicy('/', { name: ex, pattern: exactly(ex), applyTo: 'exchanges', definition: { 'alternate-exchange': ae } });
+      ch.publish(ex, 'nowhere', Buffer.from('x'));
+      await waitFor(() => queue(caught).messageCount === 1, 2000, 'the message in the alternate exchange queue');
+      broker().deletePolicy('/', ex);
+      ch.publish(ex, 'nowhere', Buffer.from('y'));
+      await ch.checkQueue(caught); // a round trip: the publish was handled
+      assert.equal(queue(caught).messageCount, 1, 'without the policy the message is dropped');
+      await ch.deleteQueue(caught);
+      await ch.deleteExchange(ex);
+      await ch.deleteExchange(ae);
     });
   });
 });
