@@ -1,6 +1,7 @@
 import type { QueueStore } from '../store/queue-store.js';
 import type { MessageStoreOptions } from '../store/message-store.js';
 import { MessageStore } from '../store/message-store.js';
+import type { DedupLog } from '../store/dedup-log.js'; // DEDUP
 import type { Definitions } from '../store/definitions-store.js';
 import { DefinitionsStore } from '../store/definitions-store.js';
 import { createLogger } from '../log.js';
@@ -51,6 +52,11 @@ export class Broker implements VhostHost {
 
   createQueueStore(vhost: string, queue: string, durable: boolean): QueueStore {
     return this.messages.open(vhost, queue, durable);
+  }
+
+  /** DEDUP: a durable queue's deduplication journal; the message store closes it at stop. */
+  openDedupJournal(vhost: string, queue: string): DedupLog {
+    return this.messages.openDedupLog(vhost, queue);
   }
 
   /** Shutdown (after the protocol front-ends closed): pending writes synced, files closed. */
@@ -115,8 +121,15 @@ export class Broker implements VhostHost {
           { durable: true, autoDelete: e.auto_delete, internal: e.internal, arguments: e.arguments }, false);
       }
       for (const q of defs.queues) {
-        this.vhosts.get(q.vhost)?.declareQueue(q.name,
-          { durable: true, exclusive: false, autoDelete: q.auto_delete, arguments: q.arguments }, false, null);
+        const options = { durable: true, exclusive: false, autoDelete: q.auto_delete, arguments: q.arguments };
+        try {
+          this.vhosts.get(q.vhost)?.declareQueue(q.name, options, false, null);
+        } catch (err) {
+          // DEDUP: arguments stored before they were validated must not stop the start or lose the queue.
+          log.error('queue restored without deduplication: its arguments are invalid', { vhost: q.vhost, queue: q.name, err });
+          const { 'x-message-deduplication': _off, ...rest } = q.arguments;
+          this.vhosts.get(q.vhost)?.declareQueue(q.name, { ...options, arguments: rest }, false, null);
+        }
       }
       for (const b of defs.bindings) {
         const vhost = this.vhosts.get(b.vhost);

@@ -11,11 +11,15 @@ import { matchMode } from './exchange/headers.js';
 import type { Message } from './message.js';
 import type { QueueEvents, QueueOptions } from './queue/queue.js';
 import { Queue } from './queue/queue.js';
+import type { DedupJournal } from './queue/deduplication.js'; // DEDUP
+import { Deduplicator, parseDeduplicationArgs } from './queue/deduplication.js'; // DEDUP
 import { ACCESS_REFUSED, COMMAND_INVALID, NOT_FOUND, PRECONDITION_FAILED, RESOURCE_LOCKED } from './reply-codes.js';
 
 /** What a vhost needs from its broker: stores for new queues, and a note when durable topology changed. */
 export interface VhostHost {
   createQueueStore(vhost: string, queue: string, durable: boolean): QueueStore;
+  /** DEDUP: the deduplication journal of a durable queue (its keys across restarts). */
+  openDedupJournal(vhost: string, queue: string): DedupJournal;
   definitionsChanged(): void;
 }
 
@@ -144,8 +148,12 @@ export class VirtualHost implements QueueEvents {
       throw new BrokerError(ACCESS_REFUSED, `queue name '${name}' contains reserved prefix 'amq.*'`);
     }
     warnUnenforced(this.name, name, options.arguments);
+    const dedup = parseDeduplicationArgs(options.arguments, name, this.name); // DEDUP: 406 before anything is made
     const store = this.#host.createQueueStore(this.name, name, options.durable && !options.exclusive);
     const q = new Queue(this.name, name, { ...options, owner: options.exclusive ? requester : null }, store, this);
+    if (dedup) { // DEDUP: durable queues keep their keys in a journal beside their messages
+      q.deduplicator = new Deduplicator(dedup, options.durable && !options.exclusive ? this.#host.openDedupJournal(this.name, name) : null);
+    }
     this.queues.set(name, q);
     if (q.durable && !q.exclusive) this.#host.definitionsChanged();
     return q;

@@ -5,6 +5,7 @@ import type { Binding } from '../exchange/exchange.js';
 import type { Message } from '../message.js';
 import { ACCESS_REFUSED } from '../reply-codes.js';
 import type { Consumer } from './consumer.js';
+import type { Deduplicator } from './deduplication.js'; // DEDUP
 
 export interface QueueOptions {
   durable: boolean;
@@ -39,6 +40,8 @@ export class Queue {
   readonly consumers: Consumer[] = [];
   unackedCount = 0;
   deleted = false;
+  /** DEDUP: set by the vhost at declare when x-message-deduplication is on. */
+  deduplicator: Deduplicator | null = null;
   readonly #events: QueueEvents;
   #next = 0;
   #draining = false;
@@ -65,6 +68,7 @@ export class Queue {
   }
 
   enqueue(message: Message): void {
+    if (this.deduplicator !== null && !this.deduplicator.admit(message)) return; // DEDUP: a duplicate is dropped
     this.store.push(message);
     // With older messages waiting, the last drain already found no consumer able to take more;
     // capacity coming back (ack, qos, socket drain) drains again. So only a first message drains.
@@ -81,6 +85,7 @@ export class Queue {
   ack(entry: QueueEntry): void {
     this.unackedCount--;
     this.store.ack(entry);
+    this.deduplicator?.release(entry.message); // DEDUP: the message left for good
   }
 
   requeue(entry: QueueEntry): void {
@@ -98,6 +103,7 @@ export class Queue {
   }
 
   purge(): number {
+    this.deduplicator?.purged(); // DEDUP
     return this.store.purge();
   }
 
@@ -167,6 +173,7 @@ export class Queue {
     const count = this.store.readyCount;
     for (const c of this.consumers.splice(0)) c.cancelledByServer(this);
     this.store.destroy();
+    this.deduplicator?.destroy(); // DEDUP: the keys and their journal go with the queue
     return count;
   }
 }
