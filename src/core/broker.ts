@@ -1,6 +1,7 @@
 import type { QueueStore } from '../store/queue-store.js';
 import type { MessageStoreOptions } from '../store/message-store.js';
 import { MessageStore } from '../store/message-store.js';
+import type { DedupLog } from '../store/dedup-log.js';
 import type { Definitions, PolicyDefinition } from '../store/definitions-store.js';
 import { DefinitionsStore } from '../store/definitions-store.js';
 import { createLogger } from '../log.js';
@@ -81,6 +82,11 @@ export class Broker implements VhostHost {
     return this.messages.open(vhost, queue, durable);
   }
 
+  /** A durable queue's deduplication journal; the message store closes it at stop. */
+  openDedupJournal(vhost: string, queue: string): DedupLog {
+    return this.messages.openDedupLog(vhost, queue);
+  }
+
   /** Shutdown (after the protocol front-ends closed): pending writes synced, files closed. */
   async close(): Promise<void> {
     this.#retry = clearTimeoutIfAny(this.#retry);
@@ -146,8 +152,15 @@ export class Broker implements VhostHost {
           { durable: true, autoDelete: e.auto_delete, internal: e.internal, arguments: e.arguments }, false);
       }
       for (const q of defs.queues) {
-        this.vhosts.get(q.vhost)?.declareQueue(q.name,
-          { durable: true, exclusive: false, autoDelete: q.auto_delete, arguments: q.arguments }, false, null);
+        const options = { durable: true, exclusive: false, autoDelete: q.auto_delete, arguments: q.arguments };
+        try {
+          this.vhosts.get(q.vhost)?.declareQueue(q.name, options, false, null);
+        } catch (err) {
+          // Arguments stored by a version that did not validate them must not stop the start or
+          // lose the queue's messages: it comes back without them.
+          log.error('queue restored without its arguments: they are invalid', { vhost: q.vhost, queue: q.name, err });
+          this.vhosts.get(q.vhost)?.declareQueue(q.name, { ...options, arguments: {} }, false, null);
+        }
       }
       for (const b of defs.bindings) {
         const vhost = this.vhosts.get(b.vhost);

@@ -18,11 +18,15 @@ import { deadLetteredMessage, isDeathCycle } from './queue/dead-letter.js';
 import { typeName, validateQueueArguments } from './queue/queue-arguments.js';
 import { Message } from './message.js';
 import { ccAndBccKeys, withoutBcc } from './sender-selected.js';
+import type { DedupJournal } from './queue/deduplication.js';
+import { Deduplicator, parseDeduplicationArgs } from './queue/deduplication.js';
 import { ACCESS_REFUSED, COMMAND_INVALID, NOT_FOUND, PRECONDITION_FAILED, RESOURCE_LOCKED } from './reply-codes.js';
 
 /** What a vhost needs from its broker: stores for new queues, and a note when durable topology changed. */
 export interface VhostHost {
   createQueueStore(vhost: string, queue: string, durable: boolean): QueueStore;
+  /** The deduplication journal of a durable queue (its keys across restarts). */
+  openDedupJournal(vhost: string, queue: string): DedupJournal;
   definitionsChanged(): void;
 }
 
@@ -160,8 +164,14 @@ export class VirtualHost implements QueueEvents {
     else if (name.startsWith('amq.')) {
       throw new BrokerError(ACCESS_REFUSED, `queue name '${name}' contains reserved prefix 'amq.*'`);
     }
+    // 406 for bad deduplication arguments before anything is made.
+    const dedup = parseDeduplicationArgs(options.arguments, name, this.name);
     const store = this.#host.createQueueStore(this.name, name, options.durable && !options.exclusive);
     const q = new Queue(this.name, name, { ...options, owner: options.exclusive ? requester : null }, store, this);
+    if (dedup) {
+      // Durable queues keep their keys in a journal beside their messages.
+      q.deduplicator = new Deduplicator(dedup, options.durable && !options.exclusive ? this.#host.openDedupJournal(this.name, name) : null);
+    }
     const policy = this.#policies.match(QUEUE_TARGET, name);
     if (policy) q.applyPolicy(policy);
     this.queues.set(name, q);

@@ -6,6 +6,7 @@ import { RESOURCE_ERROR } from '../core/reply-codes.js';
 import { createLogger } from '../log.js';
 import type { QueueStore } from './queue-store.js';
 import { MemoryBudget } from './memory-budget.js';
+import { DedupLog } from './dedup-log.js';
 import { GroupCommit } from './segment/group-commit.js';
 import { SegmentQueueStore } from './segment/segment-queue-store.js';
 
@@ -43,6 +44,7 @@ export class MessageStore {
   readonly #pagingDir: string;
   readonly #options: Required<Omit<MessageStoreOptions, 'dataDir' | 'fsync' | 'pagingThreshold'>>;
   readonly #open = new Set<SegmentQueueStore>();
+  readonly #dedupLogs = new Set<DedupLog>();
   #pagingSeq = 0;
 
   constructor(options: MessageStoreOptions) {
@@ -81,6 +83,12 @@ export class MessageStore {
     }
   }
 
+  /** A durable queue's deduplication journal (dedup-log.ts), in its message directory. */
+  openDedupLog(vhost: string, queue: string): DedupLog {
+    return new DedupLog({ dir: this.queueDir(vhost, queue), label: `queue '${queue}' in vhost '${vhost}'`,
+      commit: this.commit, registry: this.#dedupLogs });
+  }
+
   queueDir(vhost: string, queue: string): string {
     return join(this.#queuesDir, createHash('sha256').update(`${vhost}\0${queue}`).digest('hex').slice(0, 32));
   }
@@ -108,5 +116,6 @@ export class MessageStore {
   async close(): Promise<void> {
     await this.commit.drain();
     for (const s of [...this.#open]) s.close();
+    for (const d of [...this.#dedupLogs]) d.close();
   }
 }

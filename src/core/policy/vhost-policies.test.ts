@@ -15,6 +15,7 @@ function vhost(): { v: VirtualHost; changes: () => number } {
   const host: VhostHost = {
     createQueueStore: () => new MemoryQueueStore(),
     definitionsChanged: () => void changes++,
+    openDedupJournal: () => { throw new Error('no durable queues in these tests'); },
   };
   return { v: new VirtualHost('/', host), changes: () => changes };
 }

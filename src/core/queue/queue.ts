@@ -13,6 +13,7 @@ import { withDeliveryCount } from './delivery-count.js';
 import { ExpiryTimer, messageExpiresAt } from './expiry-timer.js';
 import type { QueueSettings } from './queue-arguments.js';
 import { queueSettings } from './queue-arguments.js';
+import type { Deduplicator } from './deduplication.js';
 
 export interface QueueOptions {
   durable: boolean;
@@ -60,6 +61,8 @@ export class Queue {
   deleted = false;
   /** The policy applying to this queue (set by its vhost). */
   policy: Policy | undefined = undefined;
+  /** Set by the vhost at declare when x-message-deduplication is on. */
+  deduplicator: Deduplicator | null = null;
   readonly #events: QueueEvents;
   #draining = false;
   #hadConsumer = false;
@@ -125,6 +128,8 @@ export class Queue {
       if (s.overflow === 'reject-publish-dlx') this.#deadLetter(message, 'maxlen');
       return false;
     }
+    // A duplicate is not enqueued, yet accepted (its publisher gets an ack): the queue has it already.
+    if (this.deduplicator !== null && !this.deduplicator.admit(message)) return true;
     this.store.push(message);
     if (s.messageTtl !== undefined || message.ttl >= 0) {
       this.#mayExpire = true;
@@ -149,6 +154,7 @@ export class Queue {
   ack(entry: QueueEntry): void {
     this.unackedCount--;
     this.store.ack(entry);
+    this.deduplicator?.release(entry.message); // the message left for good
   }
 
   /** basic.reject / nack without requeue: done with it, and dead-lettered when the queue has a DLX. */
@@ -186,6 +192,7 @@ export class Queue {
   }
 
   purge(): number {
+    this.deduplicator?.purged();
     return this.store.purge();
   }
 
@@ -277,6 +284,7 @@ export class Queue {
   #discard(entry: QueueEntry, reason: DeathReason): void {
     this.#deadLetter(entry.message, reason);
     this.store.ack(entry);
+    this.deduplicator?.release(entry.message);
   }
 
   #deadLetter(message: Message, reason: DeathReason): void {
@@ -327,6 +335,7 @@ export class Queue {
     const count = this.store.readyCount;
     for (const c of this.consumerList.clear()) c.cancelledByServer(this);
     this.store.destroy();
+    this.deduplicator?.destroy(); // the keys and their journal go with the queue
     return count;
   }
 
