@@ -49,7 +49,8 @@ export class Broker implements VhostHost {
     return this.vhosts.get(name);
   }
 
-  createQueueStore(vhost: string, queue: string, durable: boolean): QueueStore {
+  createQueueStore(vhost: string, queue: string, durable: boolean, maxPriority = 0): QueueStore {
+    if (maxPriority > 0) return this.messages.openPriority(vhost, queue, durable, maxPriority);
     return this.messages.open(vhost, queue, durable);
   }
 

@@ -8,6 +8,7 @@ import { DefaultExchange } from './exchange/default.js';
 import type { Destination, Exchange, ExchangeOptions } from './exchange/exchange.js';
 import { createExchange, isExchangeType } from './exchange/exchange-types.js';
 import { matchMode } from './exchange/headers.js';
+import { maxPriorityArgument } from './queue/max-priority.js';
 import type { Message } from './message.js';
 import type { QueueEvents, QueueOptions } from './queue/queue.js';
 import { Queue } from './queue/queue.js';
@@ -15,7 +16,8 @@ import { ACCESS_REFUSED, COMMAND_INVALID, NOT_FOUND, PRECONDITION_FAILED, RESOUR
 
 /** What a vhost needs from its broker: stores for new queues, and a note when durable topology changed. */
 export interface VhostHost {
-  createQueueStore(vhost: string, queue: string, durable: boolean): QueueStore;
+  /** `maxPriority` 1..255: a priority queue (x-max-priority); 0 or absent: a plain one. */
+  createQueueStore(vhost: string, queue: string, durable: boolean, maxPriority?: number): QueueStore;
   definitionsChanged(): void;
 }
 
@@ -144,7 +146,8 @@ export class VirtualHost implements QueueEvents {
       throw new BrokerError(ACCESS_REFUSED, `queue name '${name}' contains reserved prefix 'amq.*'`);
     }
     warnUnenforced(this.name, name, options.arguments);
-    const store = this.#host.createQueueStore(this.name, name, options.durable && !options.exclusive);
+    const store = this.#host.createQueueStore(this.name, name, options.durable && !options.exclusive,
+      maxPriorityArgument(options.arguments));
     const q = new Queue(this.name, name, { ...options, owner: options.exclusive ? requester : null }, store, this);
     this.queues.set(name, q);
     if (q.durable && !q.exclusive) this.#host.definitionsChanged();
@@ -257,7 +260,7 @@ export class VirtualHost implements QueueEvents {
  */
 const UNENFORCED_QUEUE_ARGS = [
   'x-message-ttl', 'x-expires', 'x-max-length', 'x-max-length-bytes', 'x-overflow',
-  'x-dead-letter-exchange', 'x-dead-letter-routing-key', 'x-max-priority',
+  'x-dead-letter-exchange', 'x-dead-letter-routing-key',
   'x-single-active-consumer', 'x-delivery-limit',
 ];
 
