@@ -40,7 +40,8 @@ export class PriorityQueueStore implements QueueStore {
   #levels: (QueueStore | undefined)[];
   /** No level above this one has ready messages (-1: none has). */
   #top = -1;
-  // Running totals, kept equal to the children's sums by applying each child's own change.
+  // Running totals of the children's counts: push and requeue add one message; shift and peek
+  // apply the child's own change (a child reading its log may find fewer records than counted).
   #count = 0;
   #bytes = 0;
 
@@ -77,11 +78,10 @@ export class PriorityQueueStore implements QueueStore {
   push(message: Message): void {
     const level = this.levelOf(message);
     const store = (this.#levels[level] ??= this.#createLevel(level));
-    const c0 = store.readyCount;
-    const b0 = store.readyBytes;
     store.push(message);
-    this.#count += store.readyCount - c0;
-    this.#bytes += store.readyBytes - b0;
+    // A push adds exactly this message to its level (shift is where a child may correct its count).
+    this.#count++;
+    this.#bytes += message.body.length;
     if (level > this.#top) this.#top = level;
   }
 
@@ -118,11 +118,9 @@ export class PriorityQueueStore implements QueueStore {
     const level = this.levelOf(entry.message);
     const store = this.#levels[level];
     if (!store) return; // destroyed meanwhile: nothing to return it to
-    const c0 = store.readyCount;
-    const b0 = store.readyBytes;
     store.requeue(entry);
-    this.#count += store.readyCount - c0;
-    this.#bytes += store.readyBytes - b0;
+    this.#count++;
+    this.#bytes += entry.message.body.length;
     if (level > this.#top) this.#top = level;
   }
 
@@ -199,8 +197,14 @@ export class PriorityQueueStore implements QueueStore {
   }
 }
 
+/** The priority flag in the first property-flags word. */
+const F_PRIORITY = 0x0800;
+
 /** The priority property, 0 when absent. Malformed properties never get this far (publish checks them); 0 then too. */
 function priorityOf(message: Message): number {
+  const raw = message.rawProperties;
+  // Most messages have no priority: one byte tells, without walking the properties before it.
+  if (raw.length < 2 || (raw[0]! & (F_PRIORITY >> 8)) === 0) return 0;
   try {
     return readPriority(message.rawProperties);
   } catch {
