@@ -4,7 +4,8 @@
 // bottleneck: the side-by-side RabbitMQ benchmark (issue "Performance") uses a faster generator.
 //
 //   node bench/amqplib-throughput.mjs [--url amqp://guest:guest@127.0.0.1:5672] [--count 200000]
-//        [--size 16] [--confirm] [--ack]
+//        [--size 16] [--confirm] [--ack] [--durable] [--persistent] [--max-priority 10 --priorities 10]
+// --max-priority declares the queue with x-max-priority; --priorities K publishes priorities 0..K-1 in turn.
 // Without --url it starts an in-process Warren on a free port (build first: npm run build).
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -15,7 +16,13 @@ import amqp from 'amqplib';
 const { values: o } = parseArgs({ options: {
   url: { type: 'string' }, count: { type: 'string', default: '200000' }, size: { type: 'string', default: '16' },
   confirm: { type: 'boolean', default: false }, ack: { type: 'boolean', default: false },
+  durable: { type: 'boolean', default: false }, persistent: { type: 'boolean', default: false },
+  'max-priority': { type: 'string' }, priorities: { type: 'string', default: '0' },
 } });
+const priorities = Number(o.priorities);
+// One options object per priority, made up front: the publish loop allocates nothing for them.
+const publishOptions = Array.from({ length: Math.max(priorities, 1) },
+  (_, p) => ({ persistent: o.persistent, ...(priorities > 0 ? { priority: p } : {}) }));
 const count = Number(o.count);
 const body = Buffer.alloc(Number(o.size), 0x61);
 
@@ -34,7 +41,9 @@ const subConn = await amqp.connect(url);
 const pub = o.confirm ? await pubConn.createConfirmChannel() : await pubConn.createChannel();
 const sub = await subConn.createChannel();
 const queue = `bench-${process.pid}`;
-await sub.assertQueue(queue, { autoDelete: true });
+await sub.assertQueue(queue, {
+  autoDelete: true, durable: o.durable, ...(o['max-priority'] ? { maxPriority: Number(o['max-priority']) } : {}),
+});
 if (o.ack) await sub.prefetch(256);
 
 let received = 0;
@@ -50,7 +59,7 @@ let sent = 0;
 async function publishAll() {
   while (sent < count) {
     // respect amqplib's own backpressure (write buffer full → wait for drain)
-    if (!pub.sendToQueue(queue, body)) await new Promise((r) => pub.once('drain', r));
+    if (!pub.sendToQueue(queue, body, publishOptions[sent % publishOptions.length])) await new Promise((r) => pub.once('drain', r));
     sent++;
     if (o.confirm && sent % 256 === 0) await pub.waitForConfirms();
   }
@@ -62,7 +71,8 @@ await done;
 const end = process.hrtime.bigint();
 const secs = Number(end - start) / 1e9;
 console.log(JSON.stringify({
-  count, size: body.length, confirm: o.confirm, ack: o.ack,
+  count, size: body.length, confirm: o.confirm, ack: o.ack, durable: o.durable, persistent: o.persistent,
+  maxPriority: o['max-priority'] ? Number(o['max-priority']) : 0, priorities,
   publish_rate: Math.round(count / (Number(published - start) / 1e9)),
   end_to_end_rate: Math.round(count / secs), seconds: Number(secs.toFixed(2)),
 }));

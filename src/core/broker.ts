@@ -78,7 +78,8 @@ export class Broker implements VhostHost {
     return vhost;
   }
 
-  createQueueStore(vhost: string, queue: string, durable: boolean): QueueStore {
+  createQueueStore(vhost: string, queue: string, durable: boolean, maxPriority = 0): QueueStore {
+    if (maxPriority > 0) return this.messages.openPriority(vhost, queue, durable, maxPriority);
     return this.messages.open(vhost, queue, durable);
   }
 

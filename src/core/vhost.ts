@@ -15,7 +15,7 @@ import type { QueueEvents, QueueOptions } from './queue/queue.js';
 import { Queue } from './queue/queue.js';
 import type { DeathReason } from './queue/dead-letter.js';
 import { deadLetteredMessage, isDeathCycle } from './queue/dead-letter.js';
-import { typeName, validateQueueArguments } from './queue/queue-arguments.js';
+import { integerArg, typeName, validateQueueArguments } from './queue/queue-arguments.js';
 import { Message } from './message.js';
 import { ccAndBccKeys, withoutBcc } from './sender-selected.js';
 import type { DedupJournal } from './queue/deduplication.js';
@@ -24,7 +24,8 @@ import { ACCESS_REFUSED, COMMAND_INVALID, NOT_FOUND, PRECONDITION_FAILED, RESOUR
 
 /** What a vhost needs from its broker: stores for new queues, and a note when durable topology changed. */
 export interface VhostHost {
-  createQueueStore(vhost: string, queue: string, durable: boolean): QueueStore;
+  /** `maxPriority` 1..255: a priority queue (x-max-priority); 0 or absent: a plain one. */
+  createQueueStore(vhost: string, queue: string, durable: boolean, maxPriority?: number): QueueStore;
   /** The deduplication journal of a durable queue (its keys across restarts). */
   openDedupJournal(vhost: string, queue: string): DedupJournal;
   definitionsChanged(): void;
@@ -166,7 +167,8 @@ export class VirtualHost implements QueueEvents {
     }
     // 406 for bad deduplication arguments before anything is made.
     const dedup = parseDeduplicationArgs(options.arguments, name, this.name);
-    const store = this.#host.createQueueStore(this.name, name, options.durable && !options.exclusive);
+    const store = this.#host.createQueueStore(this.name, name, options.durable && !options.exclusive,
+      integerArg(options.arguments['x-max-priority']) ?? 0);
     const q = new Queue(this.name, name, { ...options, owner: options.exclusive ? requester : null }, store, this);
     if (dedup) {
       // Durable queues keep their keys in a journal beside their messages.

@@ -8,6 +8,7 @@ import type { QueueStore } from './queue-store.js';
 import { MemoryBudget } from './memory-budget.js';
 import { DedupLog } from './dedup-log.js';
 import { GroupCommit } from './segment/group-commit.js';
+import { PriorityQueueStore } from './priority-queue-store.js';
 import { SegmentQueueStore } from './segment/segment-queue-store.js';
 
 const log = createLogger('store');
@@ -34,7 +35,7 @@ export const STORE_DEFAULTS = {
 
 /**
  * Where queues keep their messages (see segment/segment-queue-store.ts): `<dataDir>/queues/<hash>/` for durable queues (a segment log
- * that survives restarts) and `<dataDir>/paging/<n>/` for the pages of non-durable queues (wiped at
+ * that survives restarts; a priority queue has one per level, in `p<level>/` below it) and `<dataDir>/paging/<n>/` for the pages of non-durable queues (wiped at
  * every start). Owns the group commit that all durable queues share.
  */
 export class MessageStore {
@@ -45,6 +46,8 @@ export class MessageStore {
   readonly #options: Required<Omit<MessageStoreOptions, 'dataDir' | 'fsync' | 'pagingThreshold'>>;
   readonly #open = new Set<SegmentQueueStore>();
   readonly #dedupLogs = new Set<DedupLog>();
+  /** Directories of the open durable priority queues (their logs are in subdirectories). */
+  readonly #priorityDirs = new Set<string>();
   #pagingSeq = 0;
 
   constructor(options: MessageStoreOptions) {
@@ -63,22 +66,68 @@ export class MessageStore {
 
   /** A store for a new or restored queue: durable ones recover what their directory holds. */
   open(vhost: string, queue: string, durable: boolean): QueueStore {
-    const dir = durable ? this.queueDir(vhost, queue) : join(this.#pagingDir, String(++this.#pagingSeq));
+    const dir = durable ? this.queueDir(vhost, queue) : this.#nextPagingDir();
     const label = `queue '${queue}' in vhost '${vhost}'`;
-    const created = durable && !existsSync(join(dir, 'queue.json'));
+    const o = this.#options;
+    return this.#withQueueDir(durable ? dir : null, { vhost, name: queue }, label,
+      () => this.#segmentStore(dir, durable, label, o.queueMemoryMessages, o.queueMemoryBytes));
+  }
+
+  /**
+   * A store for a priority queue (x-max-priority 1..255): one segment store per level, made when
+   * the level is first used (priority-queue-store.ts). A durable one keeps level n's log in
+   * `<queueDir>/p<n>/` and reopens the level directories it finds there. The queue's memory
+   * allowance is shared out between its possible levels, so many levels do not multiply it.
+   */
+  openPriority(vhost: string, queue: string, durable: boolean, maxPriority: number): QueueStore {
+    const dir = this.queueDir(vhost, queue);
+    const label = `queue '${queue}' in vhost '${vhost}'`;
+    const levels = maxPriority + 1;
+    const memoryMessages = Math.ceil(this.#options.queueMemoryMessages / levels);
+    const memoryBytes = Math.ceil(this.#options.queueMemoryBytes / levels);
+    const createLevel = (level: number): QueueStore => {
+      const levelLabel = `${label} (priority ${level})`;
+      const levelDir = durable ? join(dir, `p${level}`) : this.#nextPagingDir();
+      try {
+        return this.#segmentStore(levelDir, durable, levelLabel, memoryMessages, memoryBytes);
+      } catch (err) {
+        throw new BrokerError(RESOURCE_ERROR, `cannot create the message store of ${levelLabel}: ${(err as Error).message}`);
+      }
+    };
+    if (!durable) return new PriorityQueueStore({ maxPriority, createLevel });
+    return this.#withQueueDir(dir, { vhost, name: queue, maxPriority }, label, () => {
+      this.#priorityDirs.add(dir);
+      try {
+        return new PriorityQueueStore({
+          maxPriority, createLevel, existing: levelDirs(dir),
+          onDestroy: () => {
+            this.#priorityDirs.delete(dir);
+            rmSync(dir, { recursive: true, force: true });
+          },
+        });
+      } catch (err) {
+        this.#priorityDirs.delete(dir);
+        throw err;
+      }
+    });
+  }
+
+  /**
+   * Runs `make` for a queue whose directory is `dir` (null: not durable, nothing to prepare): a new
+   * durable queue's directory gets its owner file first. On a full or failing disk the declare fails
+   * and nothing is half-made (the next try starts over).
+   */
+  #withQueueDir(dir: string | null, owner: object, label: string, make: () => QueueStore): QueueStore {
+    const created = dir !== null && !existsSync(join(dir, 'queue.json'));
     try {
       if (created) {
         mkdirSync(dir, { recursive: true });
-        writeFileSync(join(dir, 'queue.json'), `${JSON.stringify({ vhost, name: queue })}\n`);
+        writeFileSync(join(dir, 'queue.json'), `${JSON.stringify(owner)}\n`);
       }
-      return new SegmentQueueStore({
-        dir, durable, label, segmentBytes: this.#options.segmentBytes, commit: this.commit,
-        memoryMessages: this.#options.queueMemoryMessages, memoryBytes: this.#options.queueMemoryBytes,
-        registry: this.#open, budget: this.budget,
-      });
+      return make();
     } catch (err) {
-      // A full or failing disk: the declare fails and nothing is half-made (the next try starts over).
       if (created) rmSync(dir, { recursive: true, force: true });
+      if (err instanceof BrokerError) throw err;
       throw new BrokerError(RESOURCE_ERROR, `cannot create the message store of ${label}: ${(err as Error).message}`);
     }
   }
@@ -89,6 +138,17 @@ export class MessageStore {
       commit: this.commit, registry: this.#dedupLogs });
   }
 
+  #segmentStore(dir: string, durable: boolean, label: string, memoryMessages: number, memoryBytes: number): SegmentQueueStore {
+    return new SegmentQueueStore({
+      dir, durable, label, segmentBytes: this.#options.segmentBytes, commit: this.commit,
+      memoryMessages, memoryBytes, registry: this.#open, budget: this.budget,
+    });
+  }
+
+  #nextPagingDir(): string {
+    return join(this.#pagingDir, String(++this.#pagingSeq));
+  }
+
   queueDir(vhost: string, queue: string): string {
     return join(this.#queuesDir, createHash('sha256').update(`${vhost}\0${queue}`).digest('hex').slice(0, 32));
   }
@@ -97,6 +157,8 @@ export class MessageStore {
   removeOrphans(): void {
     const live = new Set<string>();
     for (const s of this.#open) if (s.durable) live.add(s.dir);
+    // A priority queue's directory holds its level logs (possibly none yet): live as a whole.
+    for (const dir of this.#priorityDirs) live.add(dir);
     for (const name of readdirSync(this.#queuesDir)) {
       const dir = join(this.#queuesDir, name);
       if (live.has(dir)) continue;
@@ -118,4 +180,14 @@ export class MessageStore {
     for (const s of [...this.#open]) s.close();
     for (const d of [...this.#dedupLogs]) d.close();
   }
+}
+
+/** The priority levels a durable priority queue's directory has logs for (`p<level>`). */
+function levelDirs(dir: string): number[] {
+  const levels: number[] = [];
+  for (const name of readdirSync(dir)) {
+    const m = /^p(\d{1,3})$/.exec(name);
+    if (m) levels.push(Number(m[1]));
+  }
+  return levels;
 }

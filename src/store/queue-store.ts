@@ -30,7 +30,8 @@ export interface QueueEntry {
  *
  * Implementations: `segment/segment-queue-store.ts` (the broker's: a durable log for durable
  * queues, or memory that pages to disk) and `memory/memory-queue-store.ts`. Both run the same
- * test suite, queue-store.contract.ts.
+ * test suite, queue-store.contract.ts. `priority-queue-store.ts` composes one store per priority
+ * level (x-max-priority) and runs it too; there, the order rules and `seq` hold within a level.
  */
 export interface QueueStore {
   readonly readyCount: number;
