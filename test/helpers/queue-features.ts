@@ -19,9 +19,9 @@ import { RawClient } from './raw-client.js';
  * Opens a channel on `conn`, runs `fn` on it, and asserts the server closes the channel with
  * `code` and a reply text containing `text` (RPCs reject; publishes only emit 'error').
  */
-export async function expectChannelClose(conn: ChannelModel, fn: (ch: Channel) => unknown, code: number, text: string): Promise<AmqpError> {
+export async function expectChannelClose(conn: ChannelModel, fn: (ch: Channel) => unknown, code: number, text: string, timeoutMs = 3000): Promise<AmqpError> {
   const ch = await conn.createChannel();
-  const errored = nextError(ch, 3000);
+  const errored = nextError(ch, timeoutMs);
   errored.catch(() => {});
   try {
     await fn(ch);
