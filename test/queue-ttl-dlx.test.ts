@@ -318,6 +318,19 @@ describe('queue expiry (x-expires)', () => {
     });
   });
 
+  // Broker bug: Queue.touch (queue.ts) passes x-expires straight to setTimeout, which fires after
+  // 1 ms for delays above 2^31-1 ms (Node prints TimeoutOverflowWarning); RabbitMQ accepts up to ten years.
+  test('an x-expires above 2^31 ms does not delete the queue early', { todo: 'broker bug: x-expires > 2147483647 ms deletes the queue after 1 ms (queue.ts touch)' }, async () => {
+    await withConn(async (conn) => {
+      const ch = await channel(conn);
+      const q = await queue(ch, 'expires-huge', { 'x-expires': { '!': 'long', value: 3_000_000_000 } });
+      ch.sendToQueue(q, Buffer.from('x'));
+      await sleep(100);
+      const c = await channel(conn);
+      assert.equal((await c.checkQueue(q)).messageCount, 1, 'still there');
+    });
+  });
+
   test('a consumer keeps the queue alive; after it cancels, the queue expires', async () => {
     await withConn(async (conn) => {
       const ch = await channel(conn);
