@@ -87,7 +87,7 @@ describe('invalid queue arguments → 406 naming the argument', () => {
     });
   });
 
-  test('x-queue-version and x-queue-type are validated', { todo: 'broker bug: x-queue-version / x-queue-type are not validated (queue-arguments.ts CHECKS)' }, async () => {
+  test('x-queue-version and x-queue-type are validated', async () => {
     await withConn(async (conn) => {
       await expectInvalid(conn, 'x-queue-version', { 'x-queue-version': 3 }, `"unsupported queue version '3'"`, 1000);
       await expectInvalid(conn, 'x-queue-type', { 'x-queue-type': 'fancy' }, `"unsupported queue type 'fancy'"`, 1000);
@@ -110,7 +110,7 @@ describe('Erlang type names in the error terms', () => {
     });
   });
 
-  test('byte, short, unsignedbyte, unsignedshort, unsignedint', { todo: 'broker bug: typeName (queue-arguments.ts) calls every narrow integer type "signedint"' }, async () => {
+  test('byte, short, unsignedbyte, unsignedshort, unsignedint', async () => {
     await withConn(async (conn) => {
       const cases: [unknown, string][] = [
         [typed('byte', 1), 'byte'], [typed('short', 1), 'short'], [typed('unsignedbyte', 1), 'unsignedbyte'],
@@ -125,7 +125,7 @@ describe('Erlang type names in the error terms', () => {
 });
 
 describe('which argument is reported', () => {
-  test('several invalid arguments: the DLX type first, then RabbitMQ\'s argument order (not the client\'s)', { todo: 'broker bug: validateQueueArguments reports the first invalid key in the client\'s table order' }, async () => {
+  test('several invalid arguments: the DLX type first, then RabbitMQ\'s argument order (not the client\'s)', async () => {
     await withConn(async (conn) => {
       const q = qname('order');
       await expectChannelClose(conn, (c) => c.assertQueue(q, { durable: false, arguments: { 'x-message-ttl': -1, 'x-dead-letter-exchange': typed('long', 1) } }),
@@ -134,7 +134,7 @@ describe('which argument is reported', () => {
     });
   });
 
-  test('re-declaring an existing queue with an invalid value is an equivalence error', { todo: 'broker bug: vhost.ts declareQueue validates arguments before looking for the existing queue' }, async () => {
+  test('re-declaring an existing queue with an invalid value is an equivalence error', async () => {
     await withConn(async (conn) => {
       const ch = await channel(conn);
       const q = qname('existing');
@@ -193,7 +193,7 @@ describe('valid values', () => {
     });
   });
 
-  test('x-expires at its ten-year maximum is accepted and the queue stays', { todo: 'broker bug: x-expires > 2147483647 ms deletes the queue after 1 ms (queue.ts touch)' }, async () => {
+  test('x-expires at its ten-year maximum is accepted and the queue stays', async () => {
     await withConn(async (conn) => {
       const ch = await channel(conn);
       const q = qname('expires-max');

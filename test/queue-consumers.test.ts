@@ -138,7 +138,7 @@ describe('single active consumer', () => {
     });
   });
 
-  test('after the active consumer\'s channel closes, the next gets its unacked messages first, in order', { todo: 'broker bug: Channel.release removes consumers (drain to the next) before requeueing unacked (channel.ts release)' }, async () => {
+  test('after the active consumer\'s channel closes, the next gets its unacked messages first, in order', async () => {
     await withConn(async (conn) => {
       const aCh = await channel(conn);
       const bCh = await channel(conn);
@@ -157,7 +157,7 @@ describe('single active consumer', () => {
     });
   });
 
-  test('an exclusive consume on a single-active-consumer queue is refused with 403', { todo: 'broker bug: exclusive consume on an unused SAC queue is accepted (queue.ts assertCanConsume)' }, async () => {
+  test('an exclusive consume on a single-active-consumer queue is refused with 403', async () => {
     await withConn(async (conn) => {
       const ch = await channel(conn);
       const q = await queue(ch, 'sac-excl', sac);

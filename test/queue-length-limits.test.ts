@@ -97,7 +97,7 @@ describe('drop-head (default overflow)', () => {
 
   // Broker bug: Queue.returnEntry/requeue (queue.ts) never calls #enforceLengthLimit; RabbitMQ's
   // requeue_and_run calls maybe_drop_head after every requeue.
-  test('a requeue past the limit drops from the head', { todo: 'broker bug: a requeue does not enforce x-max-length drop-head (queue.ts returnEntry)' }, async () => {
+  test('a requeue past the limit drops from the head', async () => {
     await withConn(async (conn) => {
       const ch = await channel(conn);
       const [dlx, dq] = await dlxWithQueue(ch, 'drop-requeue');

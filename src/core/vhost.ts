@@ -149,7 +149,6 @@ export class VirtualHost implements QueueEvents {
       existing.touch();
       return existing;
     }
-    validateQueueArguments(options.arguments, name, this.name);
     if (existing) {
       this.#checkOwner(existing, requester);
       // An exclusive-flag mismatch is a locking error (405), not an equivalence one (406), in RabbitMQ.
@@ -165,6 +164,8 @@ export class VirtualHost implements QueueEvents {
     else if (name.startsWith('amq.')) {
       throw new BrokerError(ACCESS_REFUSED, `queue name '${name}' contains reserved prefix 'amq.*'`);
     }
+    // Only a new queue's arguments are validated, as in RabbitMQ: an existing one gets the equivalence check.
+    validateQueueArguments(options.arguments, name, this.name);
     // 406 for bad deduplication arguments before anything is made.
     const dedup = parseDeduplicationArgs(options.arguments, name, this.name);
     const store = this.#host.createQueueStore(this.name, name, options.durable && !options.exclusive,

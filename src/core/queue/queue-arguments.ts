@@ -31,25 +31,34 @@ export const MAX_EXPIRY_MS = 315_360_000_000;
 type Check = (v: FieldValue) => string | undefined;
 
 /**
- * RabbitMQ checks these at queue.declare and refuses a bad value with 406 PRECONDITION_FAILED
- * "invalid arg 'x-…' for queue 'q' in vhost '/': {reason,value}"; the reason terms are its own.
+ * RabbitMQ checks these at queue.declare of a new queue and refuses a bad value with 406
+ * PRECONDITION_FAILED "invalid arg 'x-…' for queue 'q' in vhost '/': {reason,value}"; the reason
+ * terms are its own. They are checked in RabbitMQ's order (the dead-letter exchange's type first,
+ * by its channel), whatever the order of the client's table, so the same argument is named.
  */
 const CHECKS: Record<string, Check> = {
-  'x-message-ttl': (v) => checkInteger(v, 0, MAX_EXPIRY_MS),
+  'x-dead-letter-exchange': (v) => (stringArg(v) === undefined ? `invalid type '${typeName(v)}'` : undefined),
+  'x-queue-type': (v) => checkOneOf(v, ['classic', 'quorum'], (s) => `"unsupported queue type '${s}'"`),
   'x-expires': (v) => checkInteger(v, 1, MAX_EXPIRY_MS),
+  'x-message-ttl': (v) => checkInteger(v, 0, MAX_EXPIRY_MS),
+  'x-dead-letter-routing-key': checkString,
   'x-max-length': (v) => checkInteger(v, 0, Number.MAX_SAFE_INTEGER),
   'x-max-length-bytes': (v) => checkInteger(v, 0, Number.MAX_SAFE_INTEGER),
   'x-max-priority': (v) => {
     const n = integerArg(v);
     return n !== undefined && n > 255 ? `{max_value_exceeded,${n}}` : checkInteger(v, 0, 255);
   },
-  'x-delivery-limit': (v) => checkInteger(v, 0, Number.MAX_SAFE_INTEGER),
-  'x-consumer-timeout': (v) => checkInteger(v, 0, MAX_EXPIRY_MS),
-  'x-dead-letter-exchange': (v) => (stringArg(v) === undefined ? `invalid type '${typeName(v)}'` : undefined),
-  'x-dead-letter-routing-key': checkString,
   'x-overflow': (v) => checkOneOf(v, ['drop-head', 'reject-publish', 'reject-publish-dlx'], () => 'invalid_overflow'),
   'x-queue-mode': (v) => checkOneOf(v, ['default', 'lazy'], (s) => `"unsupported queue mode '${s}'"`),
+  'x-queue-version': (v) => {
+    const n = integerArg(v);
+    if (n === undefined) return `"expected integer, got ${typeName(v)}"`;
+    return n === 1 || n === 2 ? undefined : `"unsupported queue version '${n}'"`;
+  },
   'x-single-active-consumer': (v) => (typeof v === 'boolean' ? undefined : `{unacceptable_type,${typeName(v)}}`),
+  // Warren's own (RabbitMQ: quorum queues, and 3.12+ for the per-queue consumer timeout).
+  'x-delivery-limit': (v) => checkInteger(v, 0, Number.MAX_SAFE_INTEGER),
+  'x-consumer-timeout': (v) => checkInteger(v, 0, MAX_EXPIRY_MS),
 };
 
 /** The queue arguments Warren acts on, for re-declare equivalence and validation. */
@@ -63,8 +72,10 @@ export function checkQueueArgument(name: string, value: FieldValue): string | un
 
 /** Throws 406 naming the first invalid argument, as RabbitMQ does at queue.declare. */
 export function validateQueueArguments(args: FieldTable, queue: string, vhost: string): void {
-  for (const name of Object.keys(args)) {
-    const problem = checkQueueArgument(name, args[name]!);
+  for (const name of QUEUE_ARGUMENT_NAMES) {
+    const value = args[name];
+    if (value === undefined) continue;
+    const problem = CHECKS[name]!(value);
     if (!problem) continue;
     // RabbitMQ's channel checks the DLX's type itself, with its own wording.
     if (name === 'x-dead-letter-exchange') {
@@ -141,6 +152,11 @@ export function typeName(v: FieldValue): string {
   if (v === null) return 'void';
   if (v instanceof Date) return 'timestamp';
   if (Array.isArray(v)) return 'array';
-  if (isTypedValue(v)) return ({ f: 'float', d: 'double', D: 'decimal' } as Record<string, string>)[v.type] ?? 'signedint';
+  if (isTypedValue(v)) return TYPED_NAMES[v.type];
   return 'table';
 }
+
+const TYPED_NAMES: Record<string, string> = {
+  b: 'byte', B: 'unsignedbyte', s: 'short', u: 'unsignedshort', I: 'signedint', i: 'unsignedint',
+  l: 'long', f: 'float', d: 'double', D: 'decimal',
+};

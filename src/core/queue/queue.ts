@@ -72,6 +72,9 @@ export class Queue {
   #mayExpire = false;
   /** x-expires: deletes the queue once unused for that long. */
   #unusedTimer: NodeJS.Timeout | undefined;
+  #unusedSince = 0;
+  /** The message being enqueued while the enqueue drains: it goes to a waiting consumer whatever its TTL. */
+  #arriving: Message | null = null;
 
   constructor(vhost: string, name: string, options: QueueOptions, store: QueueStore, events: QueueEvents) {
     this.vhost = vhost;
@@ -137,7 +140,12 @@ export class Queue {
     }
     // With older messages waiting, the last drain already found no consumer able to take more;
     // capacity coming back (ack, qos, socket drain) drains again. So only a first message drains.
-    if (this.consumerList.all.length > 0 && this.store.readyCount === 1) this.drain();
+    if (this.consumerList.all.length > 0 && this.store.readyCount === 1) {
+      // A message that can be delivered at once is, even with TTL 0 (RabbitMQ's rule).
+      this.#arriving = message;
+      this.drain();
+      this.#arriving = null;
+    }
     if (s.maxLength !== undefined || s.maxLengthBytes !== undefined) this.#enforceLengthLimit();
     return true;
   }
@@ -189,6 +197,8 @@ export class Queue {
       this.#mayExpire = true;
       this.#expiry.schedule(expiresAt);
     }
+    // A requeue can take the queue over its length limit: drop-head applies then too, as in RabbitMQ.
+    if (this.settings.maxLength !== undefined || this.settings.maxLengthBytes !== undefined) this.#enforceLengthLimit();
   }
 
   purge(): number {
@@ -199,7 +209,8 @@ export class Queue {
   /** Throws 403 when the queue has an exclusive consumer, or `exclusive` is asked of a used queue. */
   assertCanConsume(exclusive: boolean): void {
     const all = this.consumerList.all;
-    if (all.length > 0 && (exclusive || all.some((c) => c.exclusive))) {
+    // A single-active-consumer queue never takes an exclusive consumer (RabbitMQ refuses it outright).
+    if ((exclusive && this.settings.singleActiveConsumer) || (all.length > 0 && (exclusive || all.some((c) => c.exclusive)))) {
       throw new BrokerError(ACCESS_REFUSED, `queue '${this.name}' in vhost '${this.vhost}' in exclusive use`);
     }
   }
@@ -253,7 +264,7 @@ export class Queue {
   #nextLive(): QueueEntry | undefined {
     for (;;) {
       const entry = this.store.shift();
-      if (!entry || !this.#mayExpire) return entry;
+      if (!entry || !this.#mayExpire || entry.message === this.#arriving) return entry;
       if (messageExpiresAt(entry.message, this.settings.messageTtl) >= Date.now()) return entry;
       this.#discard(entry, 'expired');
     }
@@ -318,8 +329,24 @@ export class Queue {
     this.#stopUnusedTimer();
     const expires = this.settings.expires;
     if (expires === undefined || this.deleted || this.consumerList.all.length > 0) return;
-    this.#unusedTimer = setTimeout(expireUnused, expires, this, this.#events);
+    this.#unusedSince = Date.now();
+    this.#armUnusedTimer(expires);
+  }
+
+  /** setTimeout cannot wait longer than about 24.8 days: longer expiries wait in steps. */
+  #armUnusedTimer(remaining: number): void {
+    this.#unusedTimer = setTimeout(checkUnused, Math.min(remaining, MAX_TIMER_MS), this);
     this.#unusedTimer.unref();
+  }
+
+  /** @internal the x-expires timer fired: expire the queue, or wait the rest of its time. */
+  unusedTimerFired(): void {
+    this.#unusedTimer = undefined;
+    const expires = this.settings.expires;
+    if (expires === undefined || this.deleted || this.consumerList.all.length > 0) return;
+    const remaining = this.#unusedSince + expires - Date.now();
+    if (remaining > 0) return this.#armUnusedTimer(remaining);
+    this.#events.queueExpired(this);
   }
 
   #stopUnusedTimer(): void {
@@ -346,6 +373,8 @@ export class Queue {
   }
 }
 
-function expireUnused(queue: Queue, events: QueueEvents): void {
-  if (!queue.deleted && queue.consumerCount === 0) events.queueExpired(queue);
+const MAX_TIMER_MS = 0x7fffffff;
+
+function checkUnused(queue: Queue): void {
+  queue.unusedTimerFired();
 }

@@ -403,15 +403,17 @@ export class Channel implements DeliveryChannel, ReplyTarget, ConfirmTarget, Com
     // Publishes routed before the close are confirmed before it (else a retrying publisher duplicates them).
     this.#confirms?.flush();
     if (this.#state === 'open') this.#state = 'closing';
+    this.deliveries.stopTimeout();
+    // Unacked messages go back first (an uncommitted transaction's acks never happened: those
+    // too), while our consumers can take nothing: then, when they go, the next consumer (single
+    // active consumer) finds the queue in its original order.
+    for (const held of this.#tx?.settles ?? []) this.deliveries.restoreHeld(held.taken);
+    this.#tx = undefined;
+    this.deliveries.requeueAll();
     for (const c of this.consumers.values()) c.queue.removeConsumer(c);
     this.consumers.clear();
     this.#replyConsumer?.cancel();
     this.#replyConsumer = undefined;
-    this.deliveries.stopTimeout();
-    // An uncommitted transaction's acks never happened: those messages are requeued too.
-    for (const held of this.#tx?.settles ?? []) this.deliveries.restoreHeld(held.taken);
-    this.#tx = undefined;
-    this.deliveries.requeueAll();
   }
 
   #finish(): void {
