@@ -1,9 +1,11 @@
+import type { DelayStore } from '../store/delayed/delay-store.js';
 import type { QueueStore } from '../store/queue-store.js';
 import type { MessageStoreOptions } from '../store/message-store.js';
 import { MessageStore } from '../store/message-store.js';
 import type { Definitions } from '../store/definitions-store.js';
 import { DefinitionsStore } from '../store/definitions-store.js';
 import { createLogger } from '../log.js';
+import type { Message } from './message.js';
 import type { ResourceAlarms } from './resource-alarms.js';
 import { UserRegistry } from './users.js';
 import type { VhostHost } from './vhost.js';
@@ -51,6 +53,10 @@ export class Broker implements VhostHost {
 
   createQueueStore(vhost: string, queue: string, durable: boolean): QueueStore {
     return this.messages.open(vhost, queue, durable);
+  }
+
+  openDelayStore(vhost: string, exchange: string, durable: boolean, onDue: (message: Message) => void): DelayStore {
+    return this.messages.openDelayStore(vhost, exchange, durable, onDue);
   }
 
   /** Shutdown (after the protocol front-ends closed): pending writes synced, files closed. */

@@ -1,0 +1,465 @@
+import { readdirSync, rmSync } from 'node:fs';
+import { join } from 'node:path';
+import type { Message } from '../../core/message.js';
+import { createLogger } from '../../log.js';
+import type { CommitWaiter, GroupCommit } from '../segment/group-commit.js';
+import type { Segment } from '../segment/segment.js';
+import { SegmentLog } from '../segment/segment-log.js';
+import { LEVELS, bucketDirName, bucketStart, hotDirName, openTime, parseDirName, targetLevel } from './delay-levels.js';
+import { MinHeap } from './min-heap.js';
+
+/**
+ * The pending messages of one x-delayed-message exchange, on disk in time buckets, with only the
+ * next second or two in memory.
+ *
+ * On-disk layout (version 1), in the exchange's directory `<data>/delayed/<hash>/`:
+ *
+ *   exchange.json                {vhost, name}: which exchange owns the directory (message-store.ts)
+ *   L<level>-<start>-<run>/      a bucket: messages due in [start, start + width(level)) ms since
+ *                                the epoch (levels and widths: delay-levels.ts; 1 s, 1 min, 1 h,
+ *                                1 d, 32 d, 1024 d). Written during broker run number <run>.
+ *   hot-<run>/                   the messages in memory (due within about a second), written
+ *                                during run <run>: persistent ones only, acked once routed.
+ *
+ * Each of those directories is a segment log in the queue format (segment-format.ts: msgs.N
+ * segment files, acks.N ack files), with one difference: a record's `seq` field holds the
+ * message's due time (ms since the epoch), its `time` field the message's arrival time. Bucket
+ * logs are append-only and never acked: a bucket is read whole when it opens and then deleted.
+ * Every run writes its own directories (run = highest run found at start + 1), so a log of an
+ * earlier run is only ever read, never appended to.
+ *
+ * How messages move: `add` puts a message in the coarsest bucket that has not opened yet
+ * (targetLevel), or in memory if even its 1 s bucket has. A bucket opens `lead` ms before its
+ * start: its records are read back in time slices and placed again by the same rule, so they
+ * cascade day → hour → minute → second → memory, each move a sequential copy. Messages in memory
+ * sit in a min-heap by due time, with one (unref'd) timer for the earliest.
+ *
+ * Durability (durable exchange, persistent message): every copy is written before the publish is
+ * confirmed (the log marks the shared group commit dirty). An opened bucket is deleted only after
+ * the group-commit round covering its copies finished, and a fired message is acked in the hot log
+ * only after the round covering its writes to the destination queues: a crash at any point leaves
+ * at least one copy (at-least-once; a crash can duplicate, never lose). At start, buckets of earlier
+ * runs are registered by name (not read) and open on time; earlier hot logs are read at once, and
+ * overdue messages are routed immediately. Transient messages and non-durable exchanges use the
+ * same buckets as scratch space (never synced, wiped at start).
+ */
+export interface DelayStoreOptions {
+  /** The exchange's directory. */
+  dir: string;
+  /** Durable exchange: persistent messages survive restarts. Else the directory is scratch space. */
+  durable: boolean;
+  /** "exchange 'x' in vhost '/'", for log lines. */
+  label: string;
+  segmentBytes: number;
+  commit: GroupCommit | null;
+  /** A message is due: route it now. */
+  onDue(message: Message): void;
+  /** Wall-clock time, ms since the epoch (tests inject one). */
+  clock?: () => number;
+  registry?: Set<DelayStore>;
+}
+
+const log = createLogger('delayed');
+
+/** Messages routed per turn of the event loop, and ms spent copying bucket records per turn. */
+const FIRE_BATCH = 2048;
+const DRAIN_SLICE_MS = 8;
+/** Longest sleep: the wall clock can jump (NTP, a suspended VM), so look again now and then. */
+const MAX_SLEEP_MS = 10_000;
+
+interface HotEntry {
+  due: number;
+  n: number;
+  message: Message;
+  /** Where the persistent copy is in the hot log (null: memory only). */
+  segment: Segment | null;
+  offset: number;
+  /** The group-commit round to wait for before acking. */
+  epoch: number;
+}
+
+class Bucket {
+  readonly level: number;
+  readonly start: number;
+  readonly openAt: number;
+  /** This run's log of the bucket, and directories of earlier runs' logs for the same bucket. */
+  log: SegmentLog | null = null;
+  readonly recovered: string[] = [];
+
+  constructor(level: number, start: number) {
+    this.level = level;
+    this.start = start;
+    this.openAt = openTime(level, start);
+  }
+}
+
+/** A log being read back: an opened bucket, or a hot log of an earlier run. */
+interface Drain {
+  dir: string;
+  /** Null until reading starts (earlier runs' logs are recovered then). */
+  log: SegmentLog | null;
+  recovered: boolean;
+  /** Earliest due time it can hold: drains run earliest first. */
+  start: number;
+}
+
+export class DelayStore implements CommitWaiter {
+  readonly #o: DelayStoreOptions;
+  readonly #clock: () => number;
+  #lastNow = 0;
+  readonly #run: number;
+  #hot: SegmentLog | null = null;
+  readonly #heap = new MinHeap<HotEntry>((a, b) => a.due < b.due || (a.due === b.due && a.n < b.n));
+  #n = 0;
+  readonly #buckets = new Map<string, Bucket>();
+  readonly #opening = new MinHeap<Bucket>((a, b) => a.openAt < b.openAt);
+  readonly #drains = new MinHeap<Drain>((a, b) => a.start < b.start);
+  /** Fired messages and read-back logs waiting for a group-commit round (epochs ascending). */
+  readonly #acking: HotEntry[] = [];
+  readonly #retiring: { epoch: number; log: SegmentLog }[] = [];
+  #waiting = false;
+  #timer: NodeJS.Timeout | undefined;
+  #timerAt = Infinity;
+  #immediate: NodeJS.Immediate | undefined;
+  #running = false;
+  #stopped = false;
+  #destroyed = false;
+  #pending = 0;
+
+  constructor(options: DelayStoreOptions) {
+    this.#o = options;
+    this.#clock = options.clock ?? Date.now;
+    if (options.durable) {
+      this.#run = this.#recover();
+    } else {
+      rmSync(options.dir, { recursive: true, force: true });
+      this.#run = 1;
+    }
+    options.registry?.add(this);
+    this.#schedule();
+  }
+
+  get dir(): string {
+    return this.#o.dir;
+  }
+
+  get durable(): boolean {
+    return this.#o.durable;
+  }
+
+  /** Messages waiting, as far as known: those in buckets of earlier runs not opened yet are not counted. */
+  get pending(): number {
+    return this.#pending;
+  }
+
+  /** Messages held in memory (due within about a second), and buckets on disk. */
+  get inMemory(): number {
+    return this.#heap.size;
+  }
+
+  get bucketCount(): number {
+    return this.#buckets.size;
+  }
+
+  /** Now, by the store's clock, never going backwards (a bucket once open stays open). */
+  now(): number {
+    const t = this.#clock();
+    if (t > this.#lastNow) this.#lastNow = t;
+    return this.#lastNow;
+  }
+
+  /** When the store next has something to do, ms since the epoch (Infinity: nothing pending). */
+  nextWakeAt(): number {
+    if (this.#drains.size > 0) return this.now();
+    return Math.min(this.#heap.peek()?.due ?? Infinity, this.#opening.peek()?.openAt ?? Infinity);
+  }
+
+  /** Keeps `message` until `due` (ms since the epoch), then hands it to onDue. */
+  add(message: Message, due: number): void {
+    this.#pending++;
+    this.#place(message, due);
+  }
+
+  #place(message: Message, due: number): void {
+    const level = targetLevel(due, this.now());
+    const persistent = this.#o.durable && message.persistent;
+    if (level < 0) {
+      let segment: Segment | null = null;
+      let offset = 0;
+      if (persistent) {
+        const hot = (this.#hot ??= this.#openLog(hotDirName(this.#run)));
+        hot.append(message, due, message.timestamp, true);
+        segment = hot.last.segment;
+        offset = hot.last.offset;
+      }
+      this.#heap.push({ due, n: this.#n++, message, segment, offset, epoch: 0 });
+      if (due < this.#timerAt) this.#schedule();
+      return;
+    }
+    const bucket = this.#bucket(level, bucketStart(level, due));
+    const bucketLog = (bucket.log ??= this.#openLog(bucketDirName(level, bucket.start, this.#run)));
+    bucketLog.append(message, due, message.timestamp, persistent);
+  }
+
+  #bucket(level: number, start: number): Bucket {
+    const key = `${level}-${start}`;
+    let bucket = this.#buckets.get(key);
+    if (!bucket) {
+      bucket = new Bucket(level, start);
+      this.#buckets.set(key, bucket);
+      this.#opening.push(bucket);
+      if (bucket.openAt < this.#timerAt) this.#schedule();
+    }
+    return bucket;
+  }
+
+  #openLog(name: string): SegmentLog {
+    const o = this.#o;
+    return new SegmentLog({ dir: join(o.dir, name), durable: o.durable, segmentBytes: o.segmentBytes, commit: o.commit });
+  }
+
+  /** Registers what earlier runs left; returns this run's number. Reads nothing yet. */
+  #recover(): number {
+    let names: string[] = [];
+    try {
+      names = readdirSync(this.#o.dir);
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
+    }
+    let lastRun = 0;
+    let buckets = 0;
+    for (const name of names) {
+      const p = parseDirName(name);
+      if (!p) continue;
+      lastRun = Math.max(lastRun, p.run);
+      const dir = join(this.#o.dir, name);
+      if (p.kind === 'hot' || p.level >= LEVELS.length) {
+        this.#drains.push({ dir, log: null, recovered: true, start: -Infinity });
+      } else {
+        this.#bucket(p.level, p.start).recovered.push(dir);
+        buckets++;
+      }
+    }
+    if (buckets > 0 || this.#drains.size > 0) log.info('delayed messages found', { exchange: this.#o.label, buckets, hotLogs: this.#drains.size });
+    return lastRun + 1;
+  }
+
+  /** Arms the timer (or an immediate) for the next thing to do. */
+  #schedule(): void {
+    if (this.#stopped || this.#running) return;
+    const now = this.now();
+    const next = this.nextWakeAt();
+    if (next <= now) {
+      this.#clearTimer();
+      this.#timerAt = -Infinity; // a run is coming: nothing added meanwhile needs a timer
+      this.#immediate ??= setImmediate(runStore, this);
+      return;
+    }
+    if (next === this.#timerAt && this.#timer) return;
+    this.#clearTimer();
+    this.#timerAt = next;
+    if (next !== Infinity) this.#timer = setTimeout(runStore, Math.min(next - now, MAX_SLEEP_MS), this).unref();
+  }
+
+  #clearTimer(): void {
+    if (this.#timer) clearTimeout(this.#timer);
+    this.#timer = undefined;
+    this.#timerAt = Infinity;
+  }
+
+  /** @internal One turn of work: fire what is due, open buckets, copy for a few ms. */
+  run(): void {
+    this.#immediate = undefined;
+    this.#timer = undefined;
+    this.#timerAt = Infinity;
+    if (this.#stopped) return;
+    this.#running = true;
+    try {
+      this.#fireDue();
+      this.#openDue();
+      this.#drainSome(DRAIN_SLICE_MS);
+      this.#fireDue();
+    } finally {
+      this.#running = false;
+    }
+    this.#schedule();
+  }
+
+  /** Does everything due by the clock now, to the end (tests drive a store with a fake clock this way). */
+  runDue(): void {
+    do this.run();
+    while (!this.#stopped && (this.#drains.size > 0 || (this.#heap.peek()?.due ?? Infinity) <= this.now()));
+  }
+
+  #openDue(): void {
+    const now = this.now();
+    for (let b = this.#opening.peek(); b && b.openAt <= now; b = this.#opening.peek()) {
+      this.#opening.pop();
+      this.#buckets.delete(`${b.level}-${b.start}`);
+      for (const dir of b.recovered) this.#drains.push({ dir, log: null, recovered: true, start: b.start });
+      if (b.log) this.#drains.push({ dir: b.log.dir, log: b.log, recovered: false, start: b.start });
+    }
+  }
+
+  /** Copies records of opened logs to where they go next, for about `ms` ms. */
+  #drainSome(ms: number): void {
+    const deadline = performance.now() + ms;
+    let count = 0;
+    for (let d = this.#drains.peek(); d; d = this.#drains.peek()) {
+      let message: Message | undefined;
+      try {
+        if (!d.log) {
+          d.log = this.#openLogAt(d.dir);
+          d.log.recover(this.#o.label, join(d.dir, 'state'));
+        }
+        message = d.log.readNext();
+      } catch (err) {
+        // Unreadable (an I/O error): leave it on disk for the next start rather than lose it.
+        log.error('could not read delayed messages; left for the next start', { exchange: this.#o.label, dir: d.dir, err });
+        this.#drains.pop();
+        d.log?.close(false);
+        continue;
+      }
+      if (!message) {
+        this.#drains.pop();
+        this.#retire(d.log);
+        continue;
+      }
+      // Messages of earlier runs become known as they are read back.
+      if (d.recovered) this.#pending++;
+      this.#place(message, d.log.lastSeq);
+      if ((++count & 127) === 0 && performance.now() > deadline) return;
+    }
+  }
+
+  #openLogAt(dir: string): SegmentLog {
+    const o = this.#o;
+    return new SegmentLog({ dir, durable: o.durable, segmentBytes: o.segmentBytes, commit: o.commit });
+  }
+
+  /** A log read to its end: deleted once its copies are on disk. */
+  #retire(done: SegmentLog): void {
+    const commit = this.#o.commit;
+    if (!this.#o.durable || !commit) {
+      done.close(true);
+      return;
+    }
+    this.#retiring.push({ epoch: commit.epoch, log: done });
+    this.#waitCommit();
+  }
+
+  #fireDue(): void {
+    const heap = this.#heap;
+    const now = this.now();
+    const commit = this.#o.commit;
+    const writes = commit ? commit.writes : 0;
+    const written: HotEntry[] = [];
+    for (let i = 0; i < FIRE_BATCH; i++) {
+      const e = heap.peek();
+      if (!e || e.due > now) break;
+      heap.pop();
+      this.#pending--;
+      try {
+        this.#o.onDue(e.message);
+      } catch (err) {
+        // Not acked: a persistent one comes back at the next start.
+        log.error('could not route a due delayed message', { exchange: this.#o.label, err });
+        continue;
+      }
+      if (e.segment) written.push(e);
+    }
+    if (written.length === 0) return;
+    if (commit && commit.writes !== writes) {
+      // The destination queues wrote persistent copies: ack ours once those are on disk.
+      for (const e of written) {
+        e.epoch = commit.epoch;
+        this.#acking.push(e);
+      }
+      this.#waitCommit();
+    } else {
+      for (const e of written) this.#hot!.ack(e.segment!, e.offset);
+    }
+  }
+
+  #waitCommit(): void {
+    if (this.#waiting || !this.#o.commit) return;
+    this.#waiting = true;
+    this.#o.commit.wait(this);
+  }
+
+  /** A group-commit round finished. */
+  committed(round: number, ok: boolean): void {
+    this.#waiting = false;
+    if (this.#destroyed) return;
+    if (ok) {
+      let i = 0;
+      for (; i < this.#acking.length && this.#acking[i]!.epoch <= round; i++) {
+        const e = this.#acking[i]!;
+        this.#hot?.ack(e.segment!, e.offset);
+      }
+      this.#acking.splice(0, i);
+      for (i = 0; i < this.#retiring.length && this.#retiring[i]!.epoch <= round; i++) this.#retiring[i]!.log.close(true);
+      this.#retiring.splice(0, i);
+    }
+    if (this.#acking.length > 0 || this.#retiring.length > 0) this.#waitCommit();
+  }
+
+  /**
+   * Shutdown, step 1: no more timers; a log half read back is finished (so a clean stop does not
+   * duplicate its first half). Then `settle`, then `close`.
+   */
+  stop(): void {
+    if (this.#stopped) return;
+    this.#stopped = true;
+    this.#clearTimer();
+    if (this.#immediate) clearImmediate(this.#immediate);
+    this.#immediate = undefined;
+    if (this.#destroyed) return;
+    const all = this.#drains.clear();
+    for (const d of all) if (d.log) this.#drains.push(d);
+    this.#drainSome(Infinity);
+    for (const d of all) if (!d.log) this.#drains.push(d);
+  }
+
+  /** Shutdown, step 2: waits (a few group-commit rounds at most) until fired messages are acked and read-back logs deleted. */
+  async settle(): Promise<void> {
+    const commit = this.#o.commit;
+    for (let tries = 0; commit && (this.#acking.length > 0 || this.#retiring.length > 0) && tries < 3; tries++) {
+      await new Promise<void>((resolve) => commit.wait({ committed: () => resolve() }));
+    }
+  }
+
+  /** Shutdown, step 3: writes out and closes every log. What is pending stays for the next start. */
+  close(): void {
+    this.stop();
+    this.#closeLogs(false);
+    this.#o.registry?.delete(this);
+  }
+
+  /** The exchange is deleted: its pending messages and files go. */
+  destroy(): void {
+    this.#destroyed = true;
+    this.stop();
+    this.#closeLogs(true);
+    this.#heap.clear();
+    this.#pending = 0;
+    rmSync(this.#o.dir, { recursive: true, force: true });
+    this.#o.registry?.delete(this);
+  }
+
+  #closeLogs(remove: boolean): void {
+    this.#hot?.close(remove);
+    this.#hot = null;
+    for (const b of this.#buckets.values()) b.log?.close(remove);
+    this.#buckets.clear();
+    this.#opening.clear();
+    for (const d of this.#drains.clear()) d.log?.close(remove);
+    // Logs read back but not yet covered by a round: kept, read again at the next start.
+    for (const r of this.#retiring.splice(0)) r.log.close(remove);
+    this.#acking.length = 0;
+  }
+}
+
+function runStore(store: DelayStore): void {
+  store.run();
+}
