@@ -176,6 +176,8 @@ export class DelayStore implements CommitWaiter {
 
   /** Keeps `message` until `due` (ms since the epoch), then hands it to onDue. */
   add(message: Message, due: number): void {
+    // A transaction committed after its delayed exchange was deleted routes here: nothing to keep.
+    if (this.#destroyed) return;
     this.#pending++;
     this.#place(message, due);
   }
