@@ -10,11 +10,14 @@
 //     arrived after its due time (publish time + delay, measured in this process), and how many
 //     arrived early (must be 0).
 // The bulk uses a routing key nothing is bound to, so the messages that come due during the run are
-// dropped when routed; the probes go to a bound queue with a consumer in this process.
+// dropped when routed; the probes go to a bound queue with a consumer in this process. With --check
+// the bulk goes to a durable queue instead, and the script waits (up to the longest delay + 60 s)
+// until that queue holds every message, and reports how many arrived.
+//
 //
 //   node bench/delayed.mjs [--count 1000000] [--size 100] [--spread 3600] [--min-delay 60]
 //        [--window 8192] [--probe-delay 1000] [--probe-every 250] [--probe-seconds 30]
-//        [--data-dir DIR] [--amqp-port 5681] [--keep]
+//        [--data-dir DIR] [--amqp-port 5681] [--keep] [--check]
 //
 // The broker runs as a child of this script (Warren.start from dist/, with --expose-gc so the heap
 // can be measured after a full GC; its RSS is VmRSS/VmHWM from /proc/<pid>/status), the publisher
@@ -34,10 +37,12 @@ const { values: o } = parseArgs({ options: {
   window: { type: 'string', default: '8192' }, 'probe-delay': { type: 'string', default: '1000' },
   'probe-every': { type: 'string', default: '250' }, 'probe-seconds': { type: 'string', default: '30' },
   'data-dir': { type: 'string' }, 'amqp-port': { type: 'string', default: '5681' }, keep: { type: 'boolean', default: false },
+  check: { type: 'boolean', default: false },
   role: { type: 'string' }, url: { type: 'string' },
 } });
 const EXCHANGE = 'bench-delayed';
 const PROBES = 'bench-delayed-probes';
+const BULK = 'bench-delayed-bulk';
 const MB = 1024 * 1024;
 
 if (o.role === 'broker') await brokerChild();
@@ -109,6 +114,11 @@ async function main() {
   await ch.assertQueue(PROBES, { durable: true });
   await ch.purgeQueue(PROBES);
   await ch.bindQueue(PROBES, EXCHANGE, 'probe');
+  if (o.check) {
+    await ch.assertQueue(BULK, { durable: true });
+    await ch.purgeQueue(BULK);
+    await ch.bindQueue(BULK, EXCHANGE, 'bulk');
+  }
   const before = await broker.ask('memory');
   log(`broker pid ${pid}, heap ${fmt(before.heapUsed / MB, 1)} MB, RSS ${fmt(before.rss / MB, 1)} MB; publishing ${fmt(count)}`);
 
@@ -161,6 +171,16 @@ async function main() {
   await sleep(Number(o['probe-seconds']) * 1000);
   clearInterval(probeTimer);
   await sleep(probeDelay + 1000);
+  let delivered = NaN;
+  if (o.check) {
+    const deadline = t0 + (Number(o['min-delay']) + Number(o.spread) + 60) * 1000;
+    for (;;) {
+      delivered = (await ch.checkQueue(BULK)).messageCount;
+      if (delivered >= count || performance.now() > deadline) break;
+      await sleep(1000);
+    }
+    log(`bulk queue holds ${fmt(delivered)} of ${fmt(count)}`);
+  }
   const peak = (memoryOf(pid)?.hwm ?? NaN) * MB; // VmHWM: the highest RSS so far
   const disk = diskUsage(dataDir);
 
@@ -186,6 +206,10 @@ async function main() {
   }
   printTable(['lateness after due, ms', 'n', 'min', 'median', 'p95', 'p99', 'max'], rows);
   console.log(`\nearly arrivals: ${early}; probes sent ${probeSeq}, received ${late.publishing.length + late.pending.length}`);
+  if (o.check) {
+    console.log(`bulk delivered to its queue: ${fmt(delivered)} of ${fmt(count)}`);
+    await ch.deleteQueue(BULK);
+  }
 
   await conn.close();
   broker.proc.send('stop');

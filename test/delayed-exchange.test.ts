@@ -6,9 +6,13 @@
  */
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { existsSync, readdirSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import amqp from 'amqplib';
 import type { Channel, ConsumeMessage, Options } from 'amqplib';
 import { startTestBroker } from './helpers/broker.js';
+import { startBroker } from './helpers/crash-harness.js';
 import type { TestBroker } from './helpers/broker.js';
 import { body, clientHelpers, closeQuietly, count, nextError, qname, sleep } from './helpers/amqp-client.js';
 
@@ -268,5 +272,52 @@ describe('x-delayed-message exchange', () => {
       await ch.deleteQueue(q);
     });
     await closeQuietly(await connect());
+  });
+});
+
+describe('x-delayed-message exchange and kill -9', () => {
+  test('confirmed persistent delayed messages survive a SIGKILL in the middle of firing them', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'warren-delayed-kill-'));
+    const x = 'kill-x';
+    const q = 'kill-q';
+    let b = await startBroker(dir);
+    const url = (port: number): string => `amqp://guest:guest@127.0.0.1:${port}`;
+    const expected = new Set<string>();
+    try {
+      let conn = await amqp.connect(url(b.port));
+      conn.on('error', () => {});
+      const ch = await conn.createConfirmChannel();
+      await ch.assertExchange(x, 'x-delayed-message', delayed('direct', true));
+      await ch.assertQueue(q, { durable: true });
+      await ch.bindQueue(q, x, 'k');
+      for (let i = 0; i < 400; i++) {
+        const ms = 100 + i * 7; // 0.1 .. 2.9 s: firing when the kill comes
+        ch.publish(x, 'k', Buffer.from(`m${i}`), withDelay(ms, { persistent: true }));
+        expected.add(`m${i}`);
+      }
+      ch.publish(x, 'k', Buffer.from('in-an-hour'), withDelay(3_600_000, { persistent: true }));
+      await ch.waitForConfirms();
+      await sleep(1000);
+      b.child.kill('SIGKILL');
+      await b.exited;
+      b = await startBroker(dir);
+      conn = await amqp.connect(url(b.port));
+      conn.on('error', () => {});
+      const cch = await conn.createChannel();
+      const arrivals = await record(cch, q);
+      const deadline = Date.now() + 5000;
+      const seen = (): Set<string> => new Set(arrivals.map((a) => a.body));
+      while (seen().size < expected.size && Date.now() < deadline) await sleep(20);
+      await sleep(300);
+      const got = seen();
+      const lost = [...expected].filter((id) => !got.has(id));
+      assert.deepEqual(lost, [], 'every confirmed message arrives (duplicates are allowed)');
+      assert.equal(got.has('in-an-hour'), false);
+      await conn.close();
+    } finally {
+      b.child.kill('SIGKILL');
+      await b.exited;
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });
