@@ -1,3 +1,6 @@
+import { readdirSync } from 'node:fs';
+import { join } from 'node:path';
+
 /**
  * The time levels of the delay store (see delay-store.ts): each level cuts time into buckets of
  * one width, aligned to the epoch; a bucket is opened (its records moved on to finer levels, or
@@ -71,4 +74,30 @@ export function parseDirName(name: string): ParsedDirName {
   m = /^hot-(\d+)$/.exec(name);
   if (m) return { kind: 'hot', run: Number(m[1]) };
   return null;
+}
+
+/** What earlier runs left in a store's directory (read by name only). */
+export interface DelayDirContents {
+  lastRun: number;
+  /** Hot logs, and logs of levels this version does not have: read back at once. */
+  hot: string[];
+  buckets: { level: number; start: number; dir: string }[];
+}
+
+export function scanDelayDir(dir: string): DelayDirContents {
+  const found: DelayDirContents = { lastRun: 0, hot: [], buckets: [] };
+  let names: string[] = [];
+  try {
+    names = readdirSync(dir);
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
+  }
+  for (const name of names) {
+    const p = parseDirName(name);
+    if (!p) continue;
+    found.lastRun = Math.max(found.lastRun, p.run);
+    if (p.kind === 'hot' || p.level >= LEVELS.length) found.hot.push(join(dir, name));
+    else found.buckets.push({ level: p.level, start: p.start, dir: join(dir, name) });
+  }
+  return found;
 }

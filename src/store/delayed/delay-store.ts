@@ -1,11 +1,12 @@
-import { readdirSync, rmSync } from 'node:fs';
+import { rmSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Message } from '../../core/message.js';
 import { createLogger } from '../../log.js';
-import type { CommitWaiter, GroupCommit } from '../segment/group-commit.js';
+import type { GroupCommit } from '../segment/group-commit.js';
 import type { Segment } from '../segment/segment.js';
 import { SegmentLog } from '../segment/segment-log.js';
-import { LEVELS, bucketDirName, bucketStart, hotDirName, openTime, parseDirName, targetLevel } from './delay-levels.js';
+import { AfterCommit } from './after-commit.js';
+import { bucketDirName, bucketStart, hotDirName, openTime, scanDelayDir, targetLevel } from './delay-levels.js';
 import { MinHeap } from './min-heap.js';
 
 /**
@@ -74,8 +75,6 @@ interface HotEntry {
   /** Where the persistent copy is in the hot log (null: memory only). */
   segment: Segment | null;
   offset: number;
-  /** The group-commit round to wait for before acking. */
-  epoch: number;
 }
 
 class Bucket {
@@ -103,7 +102,7 @@ interface Drain {
   start: number;
 }
 
-export class DelayStore implements CommitWaiter {
+export class DelayStore {
   readonly #o: DelayStoreOptions;
   readonly #clock: () => number;
   #lastNow = 0;
@@ -114,10 +113,9 @@ export class DelayStore implements CommitWaiter {
   readonly #buckets = new Map<string, Bucket>();
   readonly #opening = new MinHeap<Bucket>((a, b) => a.openAt < b.openAt);
   readonly #drains = new MinHeap<Drain>((a, b) => a.start < b.start);
-  /** Fired messages and read-back logs waiting for a group-commit round (epochs ascending). */
-  readonly #acking: HotEntry[] = [];
-  readonly #retiring: { epoch: number; log: SegmentLog }[] = [];
-  #waiting = false;
+  /** Durable stores: fired messages to ack, and read-back logs to delete, once their copies are synced. */
+  readonly #acking: AfterCommit<HotEntry> | null = null;
+  readonly #retiring: AfterCommit<SegmentLog> | null = null;
   #timer: NodeJS.Timeout | undefined;
   #timerAt = Infinity;
   #immediate: NodeJS.Immediate | undefined;
@@ -129,6 +127,10 @@ export class DelayStore implements CommitWaiter {
   constructor(options: DelayStoreOptions) {
     this.#o = options;
     this.#clock = options.clock ?? Date.now;
+    if (options.durable && options.commit) {
+      this.#acking = new AfterCommit(options.commit, (e) => this.#hot?.ack(e.segment!, e.offset));
+      this.#retiring = new AfterCommit(options.commit, (done) => done.close(true));
+    }
     if (options.durable) {
       this.#run = this.#recover();
     } else {
@@ -152,11 +154,12 @@ export class DelayStore implements CommitWaiter {
     return this.#pending;
   }
 
-  /** Messages held in memory (due within about a second), and buckets on disk. */
+  /** Messages held in memory (due within about two seconds). */
   get inMemory(): number {
     return this.#heap.size;
   }
 
+  /** Buckets not opened yet (each a directory on disk). */
   get bucketCount(): number {
     return this.#buckets.size;
   }
@@ -194,7 +197,7 @@ export class DelayStore implements CommitWaiter {
         segment = hot.last.segment;
         offset = hot.last.offset;
       }
-      this.#heap.push({ due, n: this.#n++, message, segment, offset, epoch: 0 });
+      this.#heap.push({ due, n: this.#n++, message, segment, offset });
       if (due < this.#timerAt) this.#schedule();
       return;
     }
@@ -216,34 +219,18 @@ export class DelayStore implements CommitWaiter {
   }
 
   #openLog(name: string): SegmentLog {
-    const o = this.#o;
-    return new SegmentLog({ dir: join(o.dir, name), durable: o.durable, segmentBytes: o.segmentBytes, commit: o.commit });
+    return this.#openLogAt(join(this.#o.dir, name));
   }
 
   /** Registers what earlier runs left; returns this run's number. Reads nothing yet. */
   #recover(): number {
-    let names: string[] = [];
-    try {
-      names = readdirSync(this.#o.dir);
-    } catch (err) {
-      if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
+    const found = scanDelayDir(this.#o.dir);
+    for (const dir of found.hot) this.#drains.push({ dir, log: null, recovered: true, start: -Infinity });
+    for (const b of found.buckets) this.#bucket(b.level, b.start).recovered.push(b.dir);
+    if (found.buckets.length > 0 || found.hot.length > 0) {
+      log.info('delayed messages found', { exchange: this.#o.label, buckets: found.buckets.length, hotLogs: found.hot.length });
     }
-    let lastRun = 0;
-    let buckets = 0;
-    for (const name of names) {
-      const p = parseDirName(name);
-      if (!p) continue;
-      lastRun = Math.max(lastRun, p.run);
-      const dir = join(this.#o.dir, name);
-      if (p.kind === 'hot' || p.level >= LEVELS.length) {
-        this.#drains.push({ dir, log: null, recovered: true, start: -Infinity });
-      } else {
-        this.#bucket(p.level, p.start).recovered.push(dir);
-        buckets++;
-      }
-    }
-    if (buckets > 0 || this.#drains.size > 0) log.info('delayed messages found', { exchange: this.#o.label, buckets, hotLogs: this.#drains.size });
-    return lastRun + 1;
+    return found.lastRun + 1;
   }
 
   /** Arms the timer (or an immediate) for the next thing to do. */
@@ -341,13 +328,8 @@ export class DelayStore implements CommitWaiter {
 
   /** A log read to its end: deleted once its copies are on disk. */
   #retire(done: SegmentLog): void {
-    const commit = this.#o.commit;
-    if (!this.#o.durable || !commit) {
-      done.close(true);
-      return;
-    }
-    this.#retiring.push({ epoch: commit.epoch, log: done });
-    this.#waitCommit();
+    if (this.#retiring) this.#retiring.add(done);
+    else done.close(true);
   }
 
   #fireDue(): void {
@@ -371,39 +353,10 @@ export class DelayStore implements CommitWaiter {
       if (e.segment) written.push(e);
     }
     if (written.length === 0) return;
-    if (commit && commit.writes !== writes) {
-      // The destination queues wrote persistent copies: ack ours once those are on disk.
-      for (const e of written) {
-        e.epoch = commit.epoch;
-        this.#acking.push(e);
-      }
-      this.#waitCommit();
-    } else {
-      for (const e of written) this.#hot!.ack(e.segment!, e.offset);
-    }
-  }
-
-  #waitCommit(): void {
-    if (this.#waiting || !this.#o.commit) return;
-    this.#waiting = true;
-    this.#o.commit.wait(this);
-  }
-
-  /** A group-commit round finished. */
-  committed(round: number, ok: boolean): void {
-    this.#waiting = false;
-    if (this.#destroyed) return;
-    if (ok) {
-      let i = 0;
-      for (; i < this.#acking.length && this.#acking[i]!.epoch <= round; i++) {
-        const e = this.#acking[i]!;
-        this.#hot?.ack(e.segment!, e.offset);
-      }
-      this.#acking.splice(0, i);
-      for (i = 0; i < this.#retiring.length && this.#retiring[i]!.epoch <= round; i++) this.#retiring[i]!.log.close(true);
-      this.#retiring.splice(0, i);
-    }
-    if (this.#acking.length > 0 || this.#retiring.length > 0) this.#waitCommit();
+    const acking = this.#acking;
+    // The destination queues wrote persistent copies: ack ours once those are on disk.
+    if (acking && commit!.writes !== writes) for (const e of written) acking.add(e);
+    else for (const e of written) this.#hot!.ack(e.segment!, e.offset);
   }
 
   /**
@@ -425,10 +378,8 @@ export class DelayStore implements CommitWaiter {
 
   /** Shutdown, step 2: waits (a few group-commit rounds at most) until fired messages are acked and read-back logs deleted. */
   async settle(): Promise<void> {
-    const commit = this.#o.commit;
-    for (let tries = 0; commit && (this.#acking.length > 0 || this.#retiring.length > 0) && tries < 3; tries++) {
-      await new Promise<void>((resolve) => commit.wait({ committed: () => resolve() }));
-    }
+    await this.#acking?.settle();
+    await this.#retiring?.settle();
   }
 
   /** Shutdown, step 3: writes out and closes every log. What is pending stays for the next start. */
@@ -457,8 +408,8 @@ export class DelayStore implements CommitWaiter {
     this.#opening.clear();
     for (const d of this.#drains.clear()) d.log?.close(remove);
     // Logs read back but not yet covered by a round: kept, read again at the next start.
-    for (const r of this.#retiring.splice(0)) r.log.close(remove);
-    this.#acking.length = 0;
+    for (const done of this.#retiring?.drop() ?? []) done.close(remove);
+    this.#acking?.drop();
   }
 }
 
