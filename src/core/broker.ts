@@ -1,3 +1,4 @@
+import type { DelayStore } from '../store/delayed/delay-store.js';
 import type { QueueStore } from '../store/queue-store.js';
 import type { MessageStoreOptions } from '../store/message-store.js';
 import { MessageStore } from '../store/message-store.js';
@@ -8,6 +9,7 @@ import { createLogger } from '../log.js';
 import { BrokerError } from './broker-error.js';
 import type { Policy, PolicyInput } from './policy/policy.js';
 import { NOT_FOUND } from './reply-codes.js';
+import type { Message } from './message.js';
 import type { ResourceAlarms } from './resource-alarms.js';
 import { UserRegistry } from './users.js';
 import type { VhostHost } from './vhost.js';
@@ -86,6 +88,10 @@ export class Broker implements VhostHost {
   /** A durable queue's deduplication journal; the message store closes it at stop. */
   openDedupJournal(vhost: string, queue: string): DedupLog {
     return this.messages.openDedupLog(vhost, queue);
+  }
+
+  openDelayStore(vhost: string, exchange: string, durable: boolean, onDue: (message: Message) => void): DelayStore {
+    return this.messages.openDelayStore(vhost, exchange, durable, onDue);
   }
 
   /** Shutdown (after the protocol front-ends closed): pending writes synced, files closed. */

@@ -1,10 +1,12 @@
 import { randomBytes } from 'node:crypto';
 import type { FieldTable } from '../protocol/amqp/codec/field-table.js';
+import type { DelayStore } from '../store/delayed/delay-store.js';
 import type { QueueStore } from '../store/queue-store.js';
 import { createLogger } from '../log.js';
 import { BrokerError } from './broker-error.js';
 import { assertArgsEquivalent, assertEquivalent, EXCHANGE_CHECKED_ARGS, QUEUE_CHECKED_ARGS } from './equivalence.js';
 import { DefaultExchange } from './exchange/default.js';
+import type { DelayedExchangeHost } from './exchange/delayed.js';
 import type { Destination, Exchange, ExchangeOptions } from './exchange/exchange.js';
 import { createExchange, isExchangeType } from './exchange/exchange-types.js';
 import { matchMode } from './exchange/headers.js';
@@ -22,12 +24,14 @@ import type { DedupJournal } from './queue/deduplication.js';
 import { Deduplicator, parseDeduplicationArgs } from './queue/deduplication.js';
 import { ACCESS_REFUSED, COMMAND_INVALID, NOT_FOUND, PRECONDITION_FAILED, RESOURCE_LOCKED } from './reply-codes.js';
 
-/** What a vhost needs from its broker: stores for new queues, and a note when durable topology changed. */
+/** What a vhost needs from its broker: stores for new queues (and delayed exchanges), and a note when durable topology changed. */
 export interface VhostHost {
   /** `maxPriority` 1..255: a priority queue (x-max-priority); 0 or absent: a plain one. */
   createQueueStore(vhost: string, queue: string, durable: boolean, maxPriority?: number): QueueStore;
   /** The deduplication journal of a durable queue (its keys across restarts). */
   openDedupJournal(vhost: string, queue: string): DedupJournal;
+  /** The pending-message store of a delayed-message exchange. */
+  openDelayStore(vhost: string, exchange: string, durable: boolean, onDue: (message: Message) => void): DelayStore;
   definitionsChanged(): void;
 }
 
@@ -42,7 +46,7 @@ const PREDECLARED: [string, string][] = [
  * A virtual host: its exchanges, queues and bindings. It is the owner of all three (design.md:
  * broker → vhost → exchange/queue); connections hold references and ask the vhost for changes.
  */
-export class VirtualHost implements QueueEvents {
+export class VirtualHost implements QueueEvents, DelayedExchangeHost {
   readonly name: string;
   readonly exchanges = new Map<string, Exchange>();
   readonly queues = new Map<string, Queue>();
@@ -52,6 +56,7 @@ export class VirtualHost implements QueueEvents {
   // Scratch space reused by every route() call: no allocation per publish.
   readonly #destinations: Destination[] = [];
   readonly #visited = new Set<Exchange>();
+  readonly #dueQueues = new Set<Queue>();
 
   constructor(name: string, host: VhostHost) {
     this.name = name;
@@ -96,7 +101,7 @@ export class VirtualHost implements QueueEvents {
     if (name.startsWith('amq.')) {
       throw new BrokerError(ACCESS_REFUSED, `exchange name '${name}' contains reserved prefix 'amq.*'`);
     }
-    const ex = createExchange(type, this.name, name, options);
+    const ex = createExchange(type, this.name, name, options, this);
     const policy = this.#policies.match('exchange', name);
     if (policy) ex.applyPolicy(policy);
     this.exchanges.set(name, ex);
@@ -125,7 +130,9 @@ export class VirtualHost implements QueueEvents {
       b.source.removeBinding(b);
       this.#maybeAutoDeleteExchange(b.source);
     }
+    // Definitions first, as for queues: a crash in between leaves an orphaned directory, removed at start.
     if (ex.durable) this.#host.definitionsChanged();
+    ex.destroy();
   }
 
   // ---- queues ----
@@ -381,6 +388,23 @@ export class VirtualHost implements QueueEvents {
     if (name === undefined) return;
     const ae = this.exchanges.get(name);
     if (ae && !this.#visited.has(ae)) dests.push(ae);
+  }
+
+  // ---- delayed-message exchanges (exchange/delayed.ts) ----
+
+  openDelayStore(exchange: string, durable: boolean, onDue: (message: Message) => void): DelayStore {
+    return this.#host.openDelayStore(this.name, exchange, durable, onDue);
+  }
+
+  /** A delayed message is due: routed from its exchange as route() does, into the queues it reaches now. */
+  routeDue(exchange: Exchange, message: Message): void {
+    const out = this.#dueQueues;
+    try {
+      this.route(exchange, message, out);
+      for (const q of out) q.enqueue(message);
+    } finally {
+      out.clear();
+    }
   }
 }
 

@@ -2,9 +2,11 @@ import { createHash } from 'node:crypto';
 import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { BrokerError } from '../core/broker-error.js';
+import type { Message } from '../core/message.js';
 import { RESOURCE_ERROR } from '../core/reply-codes.js';
 import { createLogger } from '../log.js';
 import type { QueueStore } from './queue-store.js';
+import { DelayStore } from './delayed/delay-store.js';
 import { MemoryBudget } from './memory-budget.js';
 import { DedupLog } from './dedup-log.js';
 import { GroupCommit } from './segment/group-commit.js';
@@ -37,6 +39,9 @@ export const STORE_DEFAULTS = {
  * Where queues keep their messages (see segment/segment-queue-store.ts): `<dataDir>/queues/<hash>/` for durable queues (a segment log
  * that survives restarts; a priority queue has one per level, in `p<level>/` below it) and `<dataDir>/paging/<n>/` for the pages of non-durable queues (wiped at
  * every start). Owns the group commit that all durable queues share.
+ *
+ * Delayed-message exchanges keep their pending messages in `<dataDir>/delayed/<hash>/` (see
+ * delayed/delay-store.ts), with an `exchange.json` naming the owner; same clean-up rules.
  */
 export class MessageStore {
   readonly commit: GroupCommit;
@@ -48,6 +53,8 @@ export class MessageStore {
   readonly #dedupLogs = new Set<DedupLog>();
   /** Directories of the open durable priority queues (their logs are in subdirectories). */
   readonly #priorityDirs = new Set<string>();
+  readonly #delayedDir: string;
+  readonly #delays = new Set<DelayStore>();
   #pagingSeq = 0;
 
   constructor(options: MessageStoreOptions) {
@@ -55,6 +62,7 @@ export class MessageStore {
     this.budget = new MemoryBudget(options.pagingThreshold ?? STORE_DEFAULTS.pagingThreshold);
     this.#queuesDir = join(options.dataDir, 'queues');
     this.#pagingDir = join(options.dataDir, 'paging');
+    this.#delayedDir = join(options.dataDir, 'delayed');
     this.#options = {
       segmentBytes: options.segmentBytes ?? STORE_DEFAULTS.segmentBytes,
       queueMemoryMessages: options.queueMemoryMessages ?? STORE_DEFAULTS.queueMemoryMessages,
@@ -62,6 +70,7 @@ export class MessageStore {
     };
     rmSync(this.#pagingDir, { recursive: true, force: true });
     mkdirSync(this.#queuesDir, { recursive: true });
+    mkdirSync(this.#delayedDir, { recursive: true });
   }
 
   /** A store for a new or restored queue: durable ones recover what their directory holds. */
@@ -150,35 +159,75 @@ export class MessageStore {
   }
 
   queueDir(vhost: string, queue: string): string {
-    return join(this.#queuesDir, createHash('sha256').update(`${vhost}\0${queue}`).digest('hex').slice(0, 32));
+    return join(this.#queuesDir, dirHash(vhost, queue));
   }
 
-  /** After the definitions are restored: message directories of queues that no longer exist go. */
-  removeOrphans(): void {
-    const live = new Set<string>();
-    for (const s of this.#open) if (s.durable) live.add(s.dir);
-    // A priority queue's directory holds its level logs (possibly none yet): live as a whole.
-    for (const dir of this.#priorityDirs) live.add(dir);
-    for (const name of readdirSync(this.#queuesDir)) {
-      const dir = join(this.#queuesDir, name);
-      if (live.has(dir)) continue;
-      let owner = 'unknown queue';
-      try {
-        const o = JSON.parse(readFileSync(join(dir, 'queue.json'), 'utf8')) as { vhost: string; name: string };
-        owner = `${o.vhost}/${o.name}`;
-      } catch {
-        // No owner file: still not a live queue's directory.
+  /** The store of a delayed-message exchange's pending messages: durable ones recover what their directory holds. */
+  openDelayStore(vhost: string, exchange: string, durable: boolean, onDue: (message: Message) => void): DelayStore {
+    const dir = this.delayedDir(vhost, exchange);
+    const label = `exchange '${exchange}' in vhost '${vhost}'`;
+    const created = durable && !existsSync(join(dir, 'exchange.json'));
+    try {
+      if (created) {
+        mkdirSync(dir, { recursive: true });
+        writeFileSync(join(dir, 'exchange.json'), `${JSON.stringify({ vhost, name: exchange })}\n`);
       }
-      log.info('removing the messages of a queue that no longer exists', { queue: owner, dir });
-      rmSync(dir, { recursive: true, force: true });
+      return new DelayStore({
+        dir, durable, label, segmentBytes: this.#options.segmentBytes, commit: this.commit, onDue, registry: this.#delays,
+      });
+    } catch (err) {
+      if (created) rmSync(dir, { recursive: true, force: true });
+      throw new BrokerError(RESOURCE_ERROR, `cannot create the message store of ${label}: ${(err as Error).message}`);
     }
   }
 
-  /** Shutdown: every buffered write out and synced, files closed. Messages stay for the next start. */
+  delayedDir(vhost: string, exchange: string): string {
+    return join(this.#delayedDir, dirHash(vhost, exchange));
+  }
+
+  /** After the definitions are restored: message directories of queues (and delayed exchanges) that no longer exist go. */
+  removeOrphans(): void {
+    const live = new Set<string>();
+    for (const s of this.#open) if (s.durable) live.add(s.dir);
+    for (const s of this.#delays) live.add(s.dir);
+    // A priority queue's directory holds its level logs (possibly none yet): live as a whole.
+    for (const dir of this.#priorityDirs) live.add(dir);
+    removeUnowned(this.#queuesDir, live, 'queue.json', 'queue');
+    removeUnowned(this.#delayedDir, live, 'exchange.json', 'delayed exchange');
+  }
+
+  /**
+   * Shutdown: every buffered write out and synced, files closed. Messages stay for the next start.
+   * Delayed-message stores stop first, and get the rounds that let them finish what they moved.
+   */
   async close(): Promise<void> {
+    for (const d of this.#delays) d.stop();
+    for (const d of this.#delays) await d.settle();
     await this.commit.drain();
     for (const s of [...this.#open]) s.close();
     for (const d of [...this.#dedupLogs]) d.close();
+    for (const d of [...this.#delays]) d.close();
+  }
+}
+
+function dirHash(vhost: string, name: string): string {
+  return createHash('sha256').update(`${vhost}\0${name}`).digest('hex').slice(0, 32);
+}
+
+/** Removes the directories under `parent` that are not in `live`, naming their owner (from `ownerFile`) in the log. */
+function removeUnowned(parent: string, live: Set<string>, ownerFile: string, what: string): void {
+  for (const name of readdirSync(parent)) {
+    const dir = join(parent, name);
+    if (live.has(dir)) continue;
+    let owner = `unknown ${what}`;
+    try {
+      const o = JSON.parse(readFileSync(join(dir, ownerFile), 'utf8')) as { vhost: string; name: string };
+      owner = `${o.vhost}/${o.name}`;
+    } catch {
+      // No owner file: still not a live directory.
+    }
+    log.info(`removing the messages of a ${what} that no longer exists`, { [what === 'queue' ? 'queue' : 'exchange']: owner, dir });
+    rmSync(dir, { recursive: true, force: true });
   }
 }
 

@@ -110,6 +110,12 @@ export abstract class Exchange {
     this.unbind(binding.destination, binding.routingKey, binding.arguments);
   }
 
+  /**
+   * The exchange is deleted (its bindings are gone already): release what else it holds. Only
+   * the delayed-message exchange holds anything (its pending messages).
+   */
+  destroy(): void {}
+
   /** Removes all bindings that have this exchange as source; returns them. */
   clearBindings(): Binding[] {
     const all = [...this.bindings()];

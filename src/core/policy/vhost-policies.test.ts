@@ -16,6 +16,7 @@ function vhost(): { v: VirtualHost; changes: () => number } {
     createQueueStore: () => new MemoryQueueStore(),
     definitionsChanged: () => void changes++,
     openDedupJournal: () => { throw new Error('no durable queues in these tests'); },
+    openDelayStore: () => { throw new Error('no delayed exchanges in these tests'); },
   };
   return { v: new VirtualHost('/', host), changes: () => changes };
 }
