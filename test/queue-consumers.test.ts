@@ -13,8 +13,10 @@ import assert from 'node:assert/strict';
 import type { Channel, ConsumeMessage } from 'amqplib';
 import { startTestBroker } from './helpers/broker.js';
 import type { TestBroker } from './helpers/broker.js';
-import { clientHelpers, closeQuietly, nextError, qname, sleep, within } from './helpers/amqp-client.js';
-import { ACCESS_REFUSED, bodies, collect, expectChannelClose, PRECONDITION_FAILED, waitLength } from './helpers/queue-features.js';
+import { clientHelpers, closeQuietly, nextError, sleep, within } from './helpers/amqp-client.js';
+import {
+  ACCESS_REFUSED, PRECONDITION_FAILED, bodies, collect, expectChannelClose, queue, waitLength,
+} from './helpers/queue-features.js';
 
 let broker: TestBroker;
 /** A broker whose consumer timeout is 300 ms (RabbitMQ's default is 30 minutes). */
@@ -30,12 +32,6 @@ after(async () => {
 
 const { channel, withConn } = clientHelpers(() => broker.url);
 const fastClient = clientHelpers(() => fast.url);
-
-async function queue(ch: Channel, prefix: string, args: Record<string, unknown> = {}): Promise<string> {
-  const q = qname(prefix);
-  await ch.assertQueue(q, { durable: false, arguments: args });
-  return q;
-}
 
 const publish = (ch: Channel, q: string, names: string[]): void => {
   for (const n of names) ch.sendToQueue(q, Buffer.from(n));

@@ -16,27 +16,15 @@ import type { Channel, ConfirmChannel } from 'amqplib';
 import { startTestBroker } from './helpers/broker.js';
 import type { TestBroker } from './helpers/broker.js';
 import { clientHelpers, count, getOrFail, qname, sleep, waitForCount } from './helpers/amqp-client.js';
-import { assertDeath, bodies, collect, typedGet, waitLength, xDeath } from './helpers/queue-features.js';
+import {
+  assertDeath, bodies, collect, dlxWithQueue, queue, typedGet, waitLength, xDeath,
+} from './helpers/queue-features.js';
 
 let broker: TestBroker;
 before(async () => { broker = await startTestBroker(); });
 after(async () => { await broker.stop(); });
 
 const { channel, confirmChannel, withConn } = clientHelpers(() => broker.url);
-
-async function queue(ch: Channel, prefix: string, args: Record<string, unknown> = {}): Promise<string> {
-  const q = qname(prefix);
-  await ch.assertQueue(q, { durable: false, arguments: args });
-  return q;
-}
-
-async function dlxWithQueue(ch: Channel, prefix: string): Promise<[string, string]> {
-  const ex = qname(`${prefix}-dlx`);
-  await ch.assertExchange(ex, 'fanout', { durable: false });
-  const dq = await queue(ch, `${prefix}-dead`);
-  await ch.bindQueue(dq, ex, '');
-  return [ex, dq];
-}
 
 /** Every ready message of `q`, in order, fetched with no-ack. */
 async function drainBodies(ch: Channel, q: string): Promise<string[]> {

@@ -10,12 +10,11 @@
  */
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import type { Channel } from 'amqplib';
 import { startTestBroker } from './helpers/broker.js';
 import type { TestBroker } from './helpers/broker.js';
 import { clientHelpers, count, getOrFail, qname, sleep, waitForCount } from './helpers/amqp-client.js';
 import {
-  assertDeath, collect, expectChannelClose, NOT_FOUND, PRECONDITION_FAILED, typedGet, waitLength, xDeath,
+  NOT_FOUND, PRECONDITION_FAILED, assertDeath, collect, dlxWithQueue, expectChannelClose, queue, typedGet, waitLength, xDeath,
 } from './helpers/queue-features.js';
 
 let broker: TestBroker;
@@ -23,21 +22,6 @@ before(async () => { broker = await startTestBroker(); });
 after(async () => { await broker.stop(); });
 
 const { channel, withConn } = clientHelpers(() => broker.url);
-
-async function queue(ch: Channel, prefix: string, args: Record<string, unknown> = {}): Promise<string> {
-  const q = qname(prefix);
-  await ch.assertQueue(q, { durable: false, arguments: args });
-  return q;
-}
-
-/** A fanout DLX with one queue bound: returns [exchange, queue]. */
-async function dlxWithQueue(ch: Channel, prefix: string): Promise<[string, string]> {
-  const ex = qname(`${prefix}-dlx`);
-  await ch.assertExchange(ex, 'fanout', { durable: false });
-  const dq = await queue(ch, `${prefix}-dead`);
-  await ch.bindQueue(dq, ex, '');
-  return [ex, dq];
-}
 
 describe('message TTL', () => {
   test('x-message-ttl: ready messages expire without a consumer, not before the TTL', async () => {

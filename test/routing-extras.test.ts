@@ -15,19 +15,15 @@ import type { Channel, Message } from 'amqplib';
 import { startTestBroker } from './helpers/broker.js';
 import type { TestBroker } from './helpers/broker.js';
 import { clientHelpers, count, getOrFail, qname, sleep, waitForCount } from './helpers/amqp-client.js';
-import { ACCESS_REFUSED, expectChannelClose, PRECONDITION_FAILED, typedGet, xDeath } from './helpers/queue-features.js';
+import {
+  ACCESS_REFUSED, PRECONDITION_FAILED, expectChannelClose, queue, typedGet, xDeath,
+} from './helpers/queue-features.js';
 
 let broker: TestBroker;
 before(async () => { broker = await startTestBroker(); });
 after(async () => { await broker.stop(); });
 
 const { channel, confirmChannel, withConn } = clientHelpers(() => broker.url);
-
-async function queue(ch: Channel, prefix: string, args: Record<string, unknown> = {}): Promise<string> {
-  const q = qname(prefix);
-  await ch.assertQueue(q, { durable: false, arguments: args });
-  return q;
-}
 
 async function exchange(ch: Channel, prefix: string, type: string, options: { alternateExchange?: string; internal?: boolean } = {}): Promise<string> {
   const x = qname(prefix);

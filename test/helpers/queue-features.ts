@@ -11,7 +11,7 @@ import { decodeProperties } from '../../src/protocol/amqp/codec/properties.js';
 import type { BasicProperties } from '../../src/protocol/amqp/codec/properties.js';
 import type { FieldTable, FieldValue } from '../../src/protocol/amqp/codec/field-table.js';
 import type { AmqpError } from './amqp-client.js';
-import { closeQuietly, nextError } from './amqp-client.js';
+import { closeQuietly, nextError, qname } from './amqp-client.js';
 import { waitFor } from './broker.js';
 import { RawClient } from './raw-client.js';
 
@@ -132,3 +132,19 @@ export function assertDeath(entry: FieldValue, want: {
 export const PRECONDITION_FAILED = 406;
 export const ACCESS_REFUSED = 403;
 export const NOT_FOUND = 404;
+
+/** Declares a fresh non-durable queue named from `prefix`, with `args`. */
+export async function queue(ch: Channel, prefix: string, args: Record<string, unknown> = {}): Promise<string> {
+  const q = qname(prefix);
+  await ch.assertQueue(q, { durable: false, arguments: args });
+  return q;
+}
+
+/** A fanout dead-letter exchange with one queue bound: returns [exchange, queue]. */
+export async function dlxWithQueue(ch: Channel, prefix: string): Promise<[string, string]> {
+  const ex = qname(`${prefix}-dlx`);
+  await ch.assertExchange(ex, 'fanout', { durable: false });
+  const dq = await queue(ch, `${prefix}-dead`);
+  await ch.bindQueue(dq, ex, '');
+  return [ex, dq];
+}
