@@ -14,6 +14,9 @@ import type { ResourceAlarms } from './resource-alarms.js';
 import { UserRegistry } from './users.js';
 import type { VhostHost } from './vhost.js';
 import { VirtualHost } from './vhost.js';
+import type { FieldTable } from '../protocol/amqp/codec/field-table.js';
+import { checkQueueArgument } from './queue/queue-arguments.js';
+import { parseDeduplicationArgs } from './queue/deduplication.js';
 
 const log = createLogger('broker');
 const DEFINITIONS_RETRY_MS = 1000;
@@ -37,6 +40,7 @@ export class Broker implements VhostHost {
   alarms: ResourceAlarms | undefined;
   readonly #definitions: DefinitionsStore;
   #loading = false;
+  #closed = false;
   #retry: NodeJS.Timeout | undefined;
 
   constructor(options: BrokerOptions) {
@@ -96,6 +100,10 @@ export class Broker implements VhostHost {
 
   /** Shutdown (after the protocol front-ends closed): pending writes synced, files closed. */
   async close(): Promise<void> {
+    // Stopped for good: no timer of this broker's queues may act later (an in-process restart on
+    // the same data directory must not see a stale x-expires delete its queue from the definitions).
+    this.#closed = true;
+    for (const vhost of this.vhosts.values()) vhost.stopTimers();
     this.#retry = clearTimeoutIfAny(this.#retry);
     await this.messages.close();
   }
@@ -105,7 +113,7 @@ export class Broker implements VhostHost {
    * the broker or undo the change in memory: it is logged and retried until it succeeds.
    */
   definitionsChanged(): void {
-    if (this.#loading) return;
+    if (this.#loading || this.#closed) return;
     try {
       this.#definitions.save(this.#collectDefinitions());
       this.#retry = clearTimeoutIfAny(this.#retry);
@@ -165,8 +173,13 @@ export class Broker implements VhostHost {
         } catch (err) {
           // Arguments stored by a version that did not validate them must not stop the start or
           // lose the queue's messages: it comes back without them.
-          log.error('queue restored without its arguments: they are invalid', { vhost: q.vhost, queue: q.name, err });
-          this.vhosts.get(q.vhost)?.declareQueue(q.name, { ...options, arguments: {} }, false, null);
+          const valid = validArgumentsOnly(q.arguments);
+          log.error('queue restored without its invalid arguments', { vhost: q.vhost, queue: q.name, kept: Object.keys(valid), err });
+          try {
+            this.vhosts.get(q.vhost)?.declareQueue(q.name, { ...options, arguments: valid }, false, null);
+          } catch {
+            this.vhosts.get(q.vhost)?.declareQueue(q.name, { ...options, arguments: {} }, false, null);
+          }
         }
       }
       for (const b of defs.bindings) {
@@ -192,4 +205,16 @@ export class Broker implements VhostHost {
       log.error('stored policy not restored', { vhost: p.vhost, policy: p.name, err });
     }
   }
+}
+
+/** The arguments of a stored queue that pass today's checks (deduplication's are dropped whole when any is bad). */
+function validArgumentsOnly(args: FieldTable): FieldTable {
+  const out: FieldTable = {};
+  for (const [k, v] of Object.entries(args)) if (checkQueueArgument(k, v) === undefined) out[k] = v;
+  try {
+    parseDeduplicationArgs(out, '', '');
+  } catch {
+    for (const k of Object.keys(out)) if (k === 'x-message-deduplication' || k.startsWith('x-cache-')) delete out[k];
+  }
+  return out;
 }

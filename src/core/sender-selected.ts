@@ -1,4 +1,5 @@
-import type { Message } from './message.js';
+import type { FieldValue } from '../protocol/amqp/codec/field-table.js';
+import { Message } from './message.js';
 import { encodeProperties } from '../protocol/amqp/codec/properties.js';
 import { stringList } from './queue/dead-letter.js';
 import { typeName } from './queue/queue-arguments.js';
@@ -23,9 +24,24 @@ export function ccAndBccKeys(message: Message): { keys: string[]; hasBcc: boolea
   return { keys, hasBcc: headers['BCC'] !== undefined };
 }
 
+/** The BCC headers removed from messages, for the one place that must route them later (a delayed exchange). */
+const removedBcc = new WeakMap<Message, FieldValue>();
+
 /** BCC is removed before the message is stored or delivered, so no consumer learns of the other recipients. */
 export function withoutBcc(message: Message): void {
   const props = { ...message.properties, headers: { ...message.properties.headers } };
+  removedBcc.set(message, props.headers['BCC']!);
   delete props.headers['BCC'];
   message.setProperties(encodeProperties(props), props);
+}
+
+/**
+ * The message as published, BCC included: a delayed exchange parks this copy, so that its BCC
+ * keys still route when it is due (and are removed then). The message itself when it had no BCC.
+ */
+export function withBccRestored(message: Message): Message {
+  const bcc = removedBcc.get(message);
+  if (bcc === undefined) return message;
+  const props = { ...message.properties, headers: { ...message.properties.headers, BCC: bcc } };
+  return new Message(message.exchange, message.routingKey, encodeProperties(props), message.body, message.timestamp);
 }

@@ -53,6 +53,7 @@ export class VirtualHost implements QueueEvents, DelayedExchangeHost {
   readonly defaultExchange: DefaultExchange;
   readonly #policies = new PolicySet();
   readonly #host: VhostHost;
+  #stopped = false;
   // Scratch space reused by every route() call: no allocation per publish.
   readonly #destinations: Destination[] = [];
   readonly #visited = new Set<Exchange>();
@@ -225,7 +226,14 @@ export class VirtualHost implements QueueEvents, DelayedExchangeHost {
     this.removeQueue(queue);
   }
 
+  /** The broker stops: queue timers (TTL, x-expires) go, and nothing they would do happens later. */
+  stopTimers(): void {
+    this.#stopped = true;
+    for (const q of this.queues.values()) q.stopTimers();
+  }
+
   queueExpired(queue: Queue): void {
+    if (this.#stopped) return;
     log.debug('queue expired (x-expires)', { vhost: this.name, queue: queue.name });
     this.removeQueue(queue);
   }
@@ -236,6 +244,7 @@ export class VirtualHost implements QueueEvents, DelayedExchangeHost {
    * when the exchange does not exist, and not delivered back into a queue of an automatic cycle.
    */
   deadLetter(queue: Queue, message: Message, reason: DeathReason): void {
+    if (this.#stopped) return;
     const { deadLetterExchange, deadLetterRoutingKey } = queue.settings;
     const ex = this.exchanges.get(deadLetterExchange!);
     if (!ex) {

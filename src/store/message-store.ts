@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { BrokerError } from '../core/broker-error.js';
 import type { Message } from '../core/message.js';
@@ -105,6 +105,7 @@ export class MessageStore {
     };
     if (!durable) return new PriorityQueueStore({ maxPriority, createLevel });
     return this.#withQueueDir(dir, { vhost, name: queue, maxPriority }, label, () => {
+      adoptFlatLog(dir, label);
       this.#priorityDirs.add(dir);
       try {
         return new PriorityQueueStore({
@@ -229,6 +230,20 @@ function removeUnowned(parent: string, live: Set<string>, ownerFile: string, wha
     log.info(`removing the messages of a ${what} that no longer exists`, { [what === 'queue' ? 'queue' : 'exchange']: owner, dir });
     rmSync(dir, { recursive: true, force: true });
   }
+}
+
+/**
+ * Warren versions before priority queues kept an `x-max-priority` queue's messages in one log in
+ * the queue's directory: that log becomes level 0 (the messages were never sorted by priority),
+ * so an upgrade keeps them. Renames only; done once, before the levels are opened.
+ */
+function adoptFlatLog(dir: string, label: string): void {
+  if (!existsSync(dir)) return;
+  const flat = readdirSync(dir).filter((n) => /^(msgs|acks)\.\d+$/.test(n) || n === 'state');
+  if (flat.length === 0 || existsSync(join(dir, 'p0'))) return;
+  mkdirSync(join(dir, 'p0'));
+  for (const name of flat) renameSync(join(dir, name), join(dir, 'p0', name));
+  log.info('priority queue: messages stored before priorities were supported kept as priority 0', { queue: label, files: flat.length });
 }
 
 /** The priority levels a durable priority queue's directory has logs for (`p<level>`). */

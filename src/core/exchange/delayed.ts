@@ -3,7 +3,8 @@ import { fieldString, isTypedValue } from '../../protocol/amqp/codec/field-table
 import type { DelayStore } from '../../store/delayed/delay-store.js';
 import type { QueueEntry, QueueStore } from '../../store/queue-store.js';
 import { BrokerError } from '../broker-error.js';
-import type { Message } from '../message.js';
+import { Message } from '../message.js';
+import { withBccRestored } from '../sender-selected.js';
 import type { QueueEvents } from '../queue/queue.js';
 import { Queue } from '../queue/queue.js';
 import { PRECONDITION_FAILED } from '../reply-codes.js';
@@ -47,8 +48,11 @@ export class DelayedExchange extends Exchange {
   readonly #host: DelayedExchangeHost;
   readonly #store: DelayStore;
   readonly #parking: Queue;
-  /** The message being routed onward because it is due (it still carries its x-delay header). */
-  #releasing: Message | undefined;
+  /**
+   * A due message is being routed onward (it still carries its x-delay header, and its CC keys
+   * are routed as copies): while set, this exchange routes instead of parking.
+   */
+  #releasing = false;
 
   constructor(vhost: string, name: string, options: ExchangeOptions, inner: Exchange, host: DelayedExchangeHost) {
     super(vhost, name, options);
@@ -71,7 +75,7 @@ export class DelayedExchange extends Exchange {
   }
 
   route(message: Message, out: Destination[]): void {
-    if (message !== this.#releasing && delayOf(message) > 0) out.push(this.#parking);
+    if (!this.#releasing && delayOf(message) > 0) out.push(this.#parking);
     else this.#inner.route(message, out);
   }
 
@@ -98,17 +102,19 @@ export class DelayedExchange extends Exchange {
   /** Called by the parking queue: the message was routed here at publish. */
   park(message: Message): void {
     const now = this.#store.now();
-    this.#store.add(message, Math.min(now + delayOf(message), MAX_DUE));
+    // Parked as published: its BCC keys (removed by routing at publish) must route when it is due.
+    this.#store.add(withBccRestored(message), Math.min(now + delayOf(message), MAX_DUE));
   }
 
   #release(message: Message): void {
-    // It enters its queues now: queue TTLs count from here, as when the plugin publishes it.
-    message.timestamp = this.#store.now();
-    this.#releasing = message;
+    // It enters its queues now: queue TTLs count from here, as when the plugin publishes it. A
+    // new Message: the parked one may be the object another queue got at publish.
+    const due = new Message(message.exchange, message.routingKey, message.rawProperties, message.body, this.#store.now());
+    this.#releasing = true;
     try {
-      this.#host.routeDue(this, message);
+      this.#host.routeDue(this, due);
     } finally {
-      this.#releasing = undefined;
+      this.#releasing = false;
     }
   }
 }

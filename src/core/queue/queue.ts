@@ -168,6 +168,8 @@ export class Queue {
   /** basic.reject / nack without requeue: done with it, and dead-lettered when the queue has a DLX. */
   reject(entry: QueueEntry): void {
     this.unackedCount--;
+    // A message of a deleted queue went with it (RabbitMQ): a late reject dead-letters nothing.
+    if (this.deleted) return;
     this.#discard(entry, 'rejected');
   }
 
@@ -293,9 +295,10 @@ export class Queue {
 
   /** The message leaves the queue for good: dead-lettered (when the queue has a DLX) and forgotten. */
   #discard(entry: QueueEntry, reason: DeathReason): void {
-    this.#deadLetter(entry.message, reason);
+    // Forgotten (its deduplication key freed) before dead-lettering: a DLX may route it back here.
     this.store.ack(entry);
     this.deduplicator?.release(entry.message);
+    this.#deadLetter(entry.message, reason);
   }
 
   #deadLetter(message: Message, reason: DeathReason): void {

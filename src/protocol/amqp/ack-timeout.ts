@@ -22,6 +22,8 @@ export class AckTimeout {
   readonly #deliveries: TimedDeliveries;
   readonly #defaultMs: number;
   #timer: NodeJS.Timeout | undefined;
+  /** When the armed timer fires (Infinity: not armed). */
+  #deadline = Infinity;
   /** Some delivery came from a queue with its own x-consumer-timeout: checks look at every delivery. */
   #perQueue = false;
 
@@ -30,16 +32,23 @@ export class AckTimeout {
     this.#defaultMs = defaultMs;
   }
 
-  /** A delivery went out from `queue`: arms the timer when it is not armed and the delivery can time out. */
-  delivered(settings: { consumerTimeout: number | undefined }): void {
+  /**
+   * A delivery went out at `at` from a queue with these settings: the timer must fire by its deadline.
+   * Never closes the channel itself (it runs inside a queue's drain); only the timer does.
+   */
+  delivered(settings: { consumerTimeout: number | undefined }, at: number): void {
     const own = settings.consumerTimeout;
     if (own !== undefined) this.#perQueue = true;
-    if (this.#timer === undefined && (own ?? this.#defaultMs) > 0) this.check();
+    const timeout = own ?? this.#defaultMs;
+    if (timeout <= 0) return;
+    const deadline = at + timeout;
+    if (deadline < this.#deadline) this.#arm(deadline);
   }
 
   /** Closes the channel when a delivery is overdue, else arms for the next deadline (none: unarmed). */
   check(): void {
     this.#timer = undefined;
+    this.#deadline = Infinity;
     const now = Date.now();
     let next = Infinity;
     for (const u of this.#deliveries.outstanding()) {
@@ -53,14 +62,20 @@ export class AckTimeout {
       // One timeout value for the channel (the usual case): the first delivery decides, the rest are younger.
       if (!this.#perQueue) break;
     }
-    if (next === Infinity) return;
-    this.#timer = setTimeout(check, Math.min(MAX_DELAY_MS, next - now + 1), this);
+    if (next !== Infinity) this.#arm(next);
+  }
+
+  #arm(deadline: number): void {
+    if (this.#timer) clearTimeout(this.#timer);
+    this.#deadline = deadline;
+    this.#timer = setTimeout(check, Math.min(MAX_DELAY_MS, deadline - Date.now() + 1), this);
     this.#timer.unref();
   }
 
   stop(): void {
     if (this.#timer) clearTimeout(this.#timer);
     this.#timer = undefined;
+    this.#deadline = Infinity;
   }
 
   #expired(timeout: number): void {

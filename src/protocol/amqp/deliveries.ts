@@ -107,8 +107,9 @@ export class Deliveries {
   deliver(c: ChannelConsumer, queue: Queue, entry: QueueEntry): void {
     const tag = ++this.#lastTag;
     if (!c.noAck) {
-      this.#unacked.set(tag, { tag, queue, entry, consumer: c, at: Date.now() });
-      this.#timeout.delivered(queue.settings);
+      const at = Date.now();
+      this.#unacked.set(tag, { tag, queue, entry, consumer: c, at });
+      this.#timeout.delivered(queue.settings, at);
       c.unacked++;
     }
     this.channel.writeDeliver(c.tag, tag, entry.redelivered, entry.message);
@@ -119,8 +120,9 @@ export class Deliveries {
     const tag = ++this.#lastTag;
     if (noAck) queue.ack(entry);
     else {
-      this.#unacked.set(tag, { tag, queue, entry, consumer: null, at: Date.now() });
-      this.#timeout.delivered(queue.settings);
+      const at = Date.now();
+      this.#unacked.set(tag, { tag, queue, entry, consumer: null, at });
+      this.#timeout.delivered(queue.settings, at);
     }
     return tag;
   }
