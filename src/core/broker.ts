@@ -15,6 +15,7 @@ import type { ResourceKind } from './auth/access.js';
 import { accessRefused, isPermitted, VhostAccess, vhostAccessRefused } from './auth/access.js';
 import type { Permission, PermissionFilter, Permissions, TopicPermission, TopicPermissionInput, UserPermission } from './auth/permissions.js';
 import { PermissionStore } from './auth/permissions.js';
+import { addGuest, collectAccess, restoreAccess } from './auth/access-definitions.js';
 import type { User, UserInput } from './users.js';
 import { parseTags, UserRegistry } from './users.js';
 import type { VhostHost } from './vhost.js';
@@ -39,8 +40,6 @@ export interface VhostInput {
 
 /** Connections to close with 320 CONNECTION_FORCED: those of a deleted vhost or user. */
 export interface ForceClose { vhost?: string; user?: string; reason: string }
-
-const FULL_ACCESS: Permissions = { configure: '.*', write: '.*', read: '.*' };
 
 /**
  * The broker core: vhosts (each owning its exchanges, queues and bindings), users, and the
@@ -284,8 +283,7 @@ export class Broker implements VhostHost {
   }
 
   #collectDefinitions(): Definitions {
-    const defs: Definitions = { vhosts: [], exchanges: [], queues: [], bindings: [], policies: [],
-      users: this.users.toDefinitions(), permissions: this.permissions.list(), topic_permissions: this.permissions.listTopic() };
+    const defs: Definitions = { vhosts: [], exchanges: [], queues: [], bindings: [], policies: [], ...collectAccess(this.users, this.permissions) };
     for (const vhost of this.vhosts.values()) {
       defs.vhosts.push(vhostDefinition(vhost));
       for (const p of vhost.listPolicies()) defs.policies.push(p.toJSON());
@@ -318,7 +316,7 @@ export class Broker implements VhostHost {
     try {
       if (!defs) return this.#createDefaults();
       for (const v of defs.vhosts) this.#restoreVhost(v);
-      this.#restoreAccess(defs);
+      restoreAccess(defs, this.users, this.permissions, this.vhosts);
       // Policies before exchanges and queues, so each gets its policy as it is declared.
       for (const p of defs.policies) this.#restorePolicy(p);
       for (const e of defs.exchanges) {
@@ -353,48 +351,12 @@ export class Broker implements VhostHost {
   /** A fresh data directory: vhost '/' and guest/guest with full permissions on it, as RabbitMQ starts. */
   #createDefaults(): void {
     this.putVhost('/', { description: 'Default virtual host' });
-    this.#addGuest(['/']);
-  }
-
-  #addGuest(vhosts: Iterable<string>): void {
-    this.users.put('guest', { password: 'guest', tags: ['administrator'] });
-    for (const v of vhosts) this.permissions.set('guest', v, FULL_ACCESS);
+    addGuest(this.users, this.permissions, ['/']);
   }
 
   #restoreVhost(v: VhostDefinition): void {
     this.putVhost(v.name, { description: v.description ?? v.metadata?.description,
       tags: v.tags ?? v.metadata?.tags, defaultQueueType: v.metadata?.default_queue_type });
-  }
-
-  /**
-   * Users and permissions. A file from before they were stored has no `users`: guest comes back with
-   * full permissions on every vhost, which is what it could do then. An entry that no longer
-   * validates (a hand-edited file, a bcrypt hash from elsewhere) is logged and skipped.
-   */
-  #restoreAccess(defs: Definitions): void {
-    if (defs.users === undefined) return this.#addGuest(this.vhosts.keys());
-    const skip = (what: string, entry: object, err: unknown): void => log.error(`stored ${what} not restored`, { entry, err });
-    for (const u of defs.users) {
-      try {
-        this.users.restore(u);
-      } catch (err) {
-        skip('user', { name: u.name }, err);
-      }
-    }
-    for (const p of defs.permissions ?? []) {
-      try {
-        this.setPermissions(p.user, p.vhost, p);
-      } catch (err) {
-        skip('permission', p, err);
-      }
-    }
-    for (const p of defs.topic_permissions ?? []) {
-      try {
-        this.setTopicPermissions(p.user, p.vhost, p);
-      } catch (err) {
-        skip('topic permission', p, err);
-      }
-    }
   }
 
   /** A stored policy that no longer validates (a hand-edited file) is logged and skipped: the broker still starts. */
