@@ -7,3 +7,8 @@ export type { PolicyDefinition } from './store/definitions-store.js';
 export { loadConfig, ConfigError } from './config.js';
 export { setLogLevel, setLogSink } from './log.js';
 export type { LogSink } from './log.js';
+export type { ForceClose, VhostInput } from './core/broker.js';
+export type { User, UserInput, UserDefinition } from './core/users.js';
+export type { Permission, Permissions, PermissionFilter, TopicPermission, TopicPermissionInput, UserPermission } from './core/auth/permissions.js';
+export type { ResourceKind, VhostAccess } from './core/auth/access.js';
+export type { HashingAlgorithm } from './core/auth/password.js';

@@ -3,15 +3,21 @@ import type { QueueStore } from '../store/queue-store.js';
 import type { MessageStoreOptions } from '../store/message-store.js';
 import { MessageStore } from '../store/message-store.js';
 import type { DedupLog } from '../store/dedup-log.js';
-import type { Definitions, PolicyDefinition } from '../store/definitions-store.js';
+import type { Definitions, PolicyDefinition, VhostDefinition } from '../store/definitions-store.js';
 import { DefinitionsStore } from '../store/definitions-store.js';
 import { createLogger } from '../log.js';
 import { BrokerError } from './broker-error.js';
 import type { Policy, PolicyInput } from './policy/policy.js';
-import { NOT_FOUND } from './reply-codes.js';
+import { NOT_FOUND, PRECONDITION_FAILED } from './reply-codes.js';
 import type { Message } from './message.js';
 import type { ResourceAlarms } from './resource-alarms.js';
-import { UserRegistry } from './users.js';
+import type { ResourceKind } from './auth/access.js';
+import { accessRefused, isPermitted, VhostAccess, vhostAccessRefused } from './auth/access.js';
+import type { Permission, PermissionFilter, Permissions, TopicPermission, TopicPermissionInput, UserPermission } from './auth/permissions.js';
+import { PermissionStore } from './auth/permissions.js';
+import { addGuest, collectAccess, restoreAccess } from './auth/access-definitions.js';
+import type { User, UserInput } from './users.js';
+import { parseTags, UserRegistry } from './users.js';
 import type { VhostHost } from './vhost.js';
 import { VirtualHost } from './vhost.js';
 import type { FieldTable } from '../protocol/amqp/codec/field-table.js';
@@ -28,6 +34,16 @@ function clearTimeoutIfAny(t: NodeJS.Timeout | undefined): undefined {
 
 export type BrokerOptions = MessageStoreOptions;
 
+/** Vhost metadata, as the management API takes it. */
+export interface VhostInput {
+  description?: string;
+  tags?: readonly string[] | string;
+  defaultQueueType?: string;
+}
+
+/** Connections to close with 320 CONNECTION_FORCED: those of a deleted vhost or user. */
+export interface ForceClose { vhost?: string; user?: string; reason: string }
+
 /**
  * The broker core: vhosts (each owning its exchanges, queues and bindings), users, and the
  * durable definitions. Protocol front-ends talk to it; it never imports a protocol.
@@ -35,6 +51,8 @@ export type BrokerOptions = MessageStoreOptions;
 export class Broker implements VhostHost {
   readonly vhosts = new Map<string, VirtualHost>();
   readonly users = new UserRegistry();
+  readonly permissions = new PermissionStore();
+  readonly #forceCloseListeners: ((target: ForceClose) => void)[] = [];
   readonly messages: MessageStore;
   /** Memory and disk alarms (set by whoever runs the broker; absent in bare unit tests). */
   alarms: ResourceAlarms | undefined;
@@ -46,7 +64,6 @@ export class Broker implements VhostHost {
   constructor(options: BrokerOptions) {
     this.#definitions = new DefinitionsStore(options.dataDir);
     this.messages = new MessageStore(options);
-    this.vhosts.set('/', new VirtualHost('/', this));
     const started = performance.now();
     this.#restoreDefinitions();
     this.messages.removeOrphans();
@@ -76,6 +93,153 @@ export class Broker implements VhostHost {
     if (vhost !== undefined) return this.#vhostOrThrow(vhost).listPolicies();
     const names = [...this.vhosts.keys()].sort();
     return names.flatMap((n) => this.vhosts.get(n)!.listPolicies());
+  }
+
+  // ---- users, vhosts and permissions (what the management API and CLI call) ----
+
+  /** Creates a user; 406 when it exists or the input is invalid (see UserRegistry.put). */
+  addUser(name: string, input: UserInput): User {
+    return this.#changed(this.users.add(name, input));
+  }
+
+  /** Creates or replaces a user, as RabbitMQ's PUT /api/users/{name}. */
+  putUser(name: string, input: UserInput): User {
+    return this.#changed(this.users.put(name, input));
+  }
+
+  /** Deletes a user (404 when missing) with its permissions, and closes its connections, as RabbitMQ does. */
+  deleteUser(name: string): void {
+    this.users.delete(name);
+    this.permissions.removeAll({ user: name });
+    this.definitionsChanged();
+    this.#forceClose({ user: name, reason: `user '${name}' is deleted` });
+  }
+
+  getUser(name: string): User | undefined {
+    return this.users.get(name);
+  }
+
+  listUsers(): User[] {
+    return this.users.list();
+  }
+
+  /** Creates a vhost with its amq.* exchanges; 406 when it exists. */
+  addVhost(name: string, input: VhostInput = {}): VirtualHost {
+    if (this.vhosts.has(name)) throw new BrokerError(PRECONDITION_FAILED, `vhost '${name}' already exists`);
+    return this.putVhost(name, input);
+  }
+
+  /** Creates a vhost, or updates an existing one's metadata (RabbitMQ's PUT /api/vhosts/{name}). */
+  putVhost(name: string, input: VhostInput = {}): VirtualHost {
+    if (typeof name !== 'string' || name === '') throw new BrokerError(PRECONDITION_FAILED, 'vhost name must be a non-empty string');
+    let vhost = this.vhosts.get(name);
+    if (!vhost) this.vhosts.set(name, (vhost = new VirtualHost(name, this)));
+    if (input.description !== undefined) vhost.description = String(input.description);
+    if (input.tags !== undefined) vhost.tags = parseTags(input.tags);
+    if (input.defaultQueueType !== undefined) vhost.defaultQueueType = input.defaultQueueType;
+    return this.#changed(vhost);
+  }
+
+  /**
+   * Deletes a vhost (404 when missing) as RabbitMQ does: its connections are closed with 320, its
+   * queues deleted with their messages, its exchanges, policies and permissions removed. It leaves
+   * the definitions first, so a crash part-way never brings back half a vhost.
+   */
+  deleteVhost(name: string): void {
+    const vhost = this.#vhostOrThrow(name);
+    this.vhosts.delete(name);
+    this.permissions.removeAll({ vhost: name });
+    this.definitionsChanged();
+    this.#forceClose({ vhost: name, reason: `vhost '${name}' is deleted` });
+    this.#loading = true; // the teardown changes nothing more in the definitions
+    try {
+      vhost.destroy();
+    } finally {
+      this.#loading = false;
+    }
+  }
+
+  /** Every vhost, by name. */
+  listVhosts(): VirtualHost[] {
+    return [...this.vhosts.keys()].sort().map((n) => this.vhosts.get(n)!);
+  }
+
+  /** Sets a user's configure/write/read expressions in a vhost; 404 for an unknown user or vhost, 406 for a bad expression. */
+  setPermissions(user: string, vhost: string, permissions: Permissions): UserPermission {
+    this.#userAndVhostOrThrow(user, vhost);
+    return this.#changed(this.permissions.set(user, vhost, permissions));
+  }
+
+  /** Removes a user's permissions in a vhost (they can no longer open it); 404 when there are none. */
+  clearPermissions(user: string, vhost: string): void {
+    if (!this.permissions.clear(user, vhost)) throw new BrokerError(NOT_FOUND, `no permissions for user '${user}' in vhost '${vhost}'`);
+    this.definitionsChanged();
+  }
+
+  getPermissions(user: string, vhost: string): UserPermission | undefined {
+    return this.permissions.get(user, vhost);
+  }
+
+  /** Permission entries, optionally of one user and/or vhost, by user then vhost. */
+  listPermissions(filter?: PermissionFilter): UserPermission[] {
+    return this.permissions.list(filter);
+  }
+
+  /** Sets a user's topic permission (routing-key expressions) for one exchange of a vhost. */
+  setTopicPermissions(user: string, vhost: string, permission: TopicPermissionInput): TopicPermission {
+    this.#userAndVhostOrThrow(user, vhost);
+    return this.#changed(this.permissions.setTopic(user, vhost, permission));
+  }
+
+  /** Clears a user's topic permission for one exchange, or all of them in the vhost; 404 when there is none. */
+  clearTopicPermissions(user: string, vhost: string, exchange?: string): void {
+    if (!this.permissions.clearTopic(user, vhost, exchange)) {
+      throw new BrokerError(NOT_FOUND, `no topic permissions for user '${user}' in vhost '${vhost}'`);
+    }
+    this.definitionsChanged();
+  }
+
+  listTopicPermissions(filter?: PermissionFilter & { exchange?: string }): TopicPermission[] {
+    return this.permissions.listTopic(filter);
+  }
+
+  /**
+   * Throws 403 ACCESS_REFUSED with RabbitMQ's text ("write access to exchange 'x' in vhost '/'
+   * refused for user 'u'") unless `user` holds `permission` on the resource.
+   */
+  checkPermission(user: string, vhost: string, permission: Permission, kind: ResourceKind, name: string): void {
+    if (!isPermitted(this.permissions.compiled(user, vhost), permission, kind, name)) {
+      throw accessRefused(permission, kind, name, vhost, user);
+    }
+  }
+
+  /** Throws 530 NOT_ALLOWED ("access to vhost '/' refused for user 'u'") unless the user has permissions in the vhost. */
+  checkVhostAccess(user: string, vhost: string): void {
+    if (!this.vhosts.has(vhost) || !this.permissions.compiled(user, vhost)) throw vhostAccessRefused(vhost, user);
+  }
+
+  /** A connection's cached view of one user's permissions in one vhost. */
+  vhostAccess(user: string, vhost: string): VhostAccess {
+    return new VhostAccess(this.permissions, user, vhost);
+  }
+
+  /** Protocol servers subscribe: connections of a deleted vhost or user must be closed (320). */
+  onForceClose(listener: (target: ForceClose) => void): void {
+    this.#forceCloseListeners.push(listener);
+  }
+
+  #forceClose(target: ForceClose): void {
+    for (const listener of this.#forceCloseListeners) listener(target);
+  }
+
+  #changed<T>(result: T): T {
+    this.definitionsChanged();
+    return result;
+  }
+
+  #userAndVhostOrThrow(user: string, vhost: string): void {
+    if (!this.users.has(user)) throw new BrokerError(NOT_FOUND, `no user '${user}'`);
+    this.#vhostOrThrow(vhost);
   }
 
   #vhostOrThrow(name: string): VirtualHost {
@@ -127,9 +291,9 @@ export class Broker implements VhostHost {
   }
 
   #collectDefinitions(): Definitions {
-    const defs: Definitions = { vhosts: [], exchanges: [], queues: [], bindings: [], policies: [] };
+    const defs: Definitions = { vhosts: [], exchanges: [], queues: [], bindings: [], policies: [], ...collectAccess(this.users, this.permissions) };
     for (const vhost of this.vhosts.values()) {
-      defs.vhosts.push({ name: vhost.name });
+      defs.vhosts.push(vhostDefinition(vhost));
       for (const p of vhost.listPolicies()) defs.policies.push(p.toJSON());
       for (const ex of vhost.exchanges.values()) {
         if (!ex.durable || ex.name === '' || ex.name.startsWith('amq.')) continue;
@@ -156,10 +320,11 @@ export class Broker implements VhostHost {
 
   #restoreDefinitions(): void {
     const defs = this.#definitions.load();
-    if (!defs) return;
     this.#loading = true;
     try {
-      for (const v of defs.vhosts) if (!this.vhosts.has(v.name)) this.vhosts.set(v.name, new VirtualHost(v.name, this));
+      if (!defs) return this.#createDefaults();
+      for (const v of defs.vhosts) this.#restoreVhost(v);
+      restoreAccess(defs, this.users, this.permissions, this.vhosts);
       // Policies before exchanges and queues, so each gets its policy as it is declared.
       for (const p of defs.policies) this.#restorePolicy(p);
       for (const e of defs.exchanges) {
@@ -191,8 +356,20 @@ export class Broker implements VhostHost {
     } finally {
       this.#loading = false;
     }
-    log.info('definitions restored', { exchanges: defs.exchanges.length, queues: defs.queues.length,
-      bindings: defs.bindings.length, policies: defs.policies.length });
+    if (!defs) return;
+    log.info('definitions restored', { vhosts: defs.vhosts.length, users: this.users.list().length,
+      exchanges: defs.exchanges.length, queues: defs.queues.length, bindings: defs.bindings.length, policies: defs.policies.length });
+  }
+
+  /** A fresh data directory: vhost '/' and guest/guest with full permissions on it, as RabbitMQ starts. */
+  #createDefaults(): void {
+    this.putVhost('/', { description: 'Default virtual host' });
+    addGuest(this.users, this.permissions, ['/']);
+  }
+
+  #restoreVhost(v: VhostDefinition): void {
+    this.putVhost(v.name, { description: v.description ?? v.metadata?.description,
+      tags: v.tags ?? v.metadata?.tags, defaultQueueType: v.metadata?.default_queue_type });
   }
 
   /** A stored policy that no longer validates (a hand-edited file) is logged and skipped: the broker still starts. */
@@ -217,4 +394,10 @@ function validArgumentsOnly(args: FieldTable): FieldTable {
     for (const k of Object.keys(out)) if (k === 'x-message-deduplication' || k.startsWith('x-cache-')) delete out[k];
   }
   return out;
+}
+
+function vhostDefinition(v: VirtualHost): VhostDefinition {
+  const metadata: NonNullable<VhostDefinition['metadata']> = { description: v.description, tags: v.tags };
+  if (v.defaultQueueType !== undefined) metadata.default_queue_type = v.defaultQueueType;
+  return { name: v.name, description: v.description, tags: v.tags, metadata };
 }

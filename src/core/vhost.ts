@@ -35,6 +35,9 @@ export interface VhostHost {
   definitionsChanged(): void;
 }
 
+/** A permission check run by a declare: throws to refuse. `isNew`: the declare would create the object. */
+export type DeclareGuard = (name: string, isNew: boolean) => void;
+
 const log = createLogger('vhost');
 
 const PREDECLARED: [string, string][] = [
@@ -51,6 +54,10 @@ export class VirtualHost implements QueueEvents, DelayedExchangeHost {
   readonly exchanges = new Map<string, Exchange>();
   readonly queues = new Map<string, Queue>();
   readonly defaultExchange: DefaultExchange;
+  /** Operator metadata, kept as RabbitMQ keeps it (management API, definitions); no effect on behaviour. */
+  description = '';
+  tags: string[] = [];
+  defaultQueueType: string | undefined;
   readonly #policies = new PolicySet();
   readonly #host: VhostHost;
   #stopped = false;
@@ -77,7 +84,11 @@ export class VirtualHost implements QueueEvents, DelayedExchangeHost {
     return ex;
   }
 
-  declareExchange(name: string, type: string, options: ExchangeOptions, passive: boolean): Exchange {
+  /**
+   * exchange.declare. `authorize` (the caller's permission check) runs once the declare is known to
+   * be valid, before anything changes, told whether the exchange would be new.
+   */
+  declareExchange(name: string, type: string, options: ExchangeOptions, passive: boolean, authorize?: DeclareGuard): Exchange {
     const existing = this.exchanges.get(name);
     if (passive) {
       if (!existing) throw new BrokerError(NOT_FOUND, `no exchange '${name}' in vhost '${this.name}'`);
@@ -90,6 +101,7 @@ export class VirtualHost implements QueueEvents, DelayedExchangeHost {
     if (ae !== undefined && typeof ae !== 'string' && !Buffer.isBuffer(ae)) {
       throw new BrokerError(PRECONDITION_FAILED, `invalid type '${typeName(ae)}' for arg 'alternate-exchange' in exchange '${name}' in vhost '${this.name}'`);
     }
+    authorize?.(name, existing === undefined);
     if (existing) {
       const what = `exchange '${name}'`;
       assertEquivalent(what, this.name, 'type', type, existing.type);
@@ -147,9 +159,12 @@ export class VirtualHost implements QueueEvents, DelayedExchangeHost {
 
   /**
    * queue.declare. `requester` is the connection asking (compared by identity): it owns the queue
-   * when it is exclusive, and only it may use an exclusive queue.
+   * when it is exclusive, and only it may use an exclusive queue. `authorize` (the caller's
+   * permission check) runs, for a non-passive declare, on the final name (server-named queues
+   * included) before anything changes, told whether the queue would be new.
    */
-  declareQueue(name: string, options: Omit<QueueOptions, 'owner'>, passive: boolean, requester: object | null): Queue {
+  declareQueue(name: string, options: Omit<QueueOptions, 'owner'>, passive: boolean, requester: object | null,
+    authorize?: DeclareGuard): Queue {
     const existing = this.queues.get(name);
     if (passive) {
       if (!existing) throw new BrokerError(NOT_FOUND, `no queue '${name}' in vhost '${this.name}'`);
@@ -158,6 +173,7 @@ export class VirtualHost implements QueueEvents, DelayedExchangeHost {
       return existing;
     }
     if (existing) {
+      authorize?.(name, false);
       this.#checkOwner(existing, requester);
       // An exclusive-flag mismatch is a locking error (405), not an equivalence one (406), in RabbitMQ.
       if (existing.exclusive !== options.exclusive) throw this.#locked(existing);
@@ -172,6 +188,7 @@ export class VirtualHost implements QueueEvents, DelayedExchangeHost {
     else if (name.startsWith('amq.')) {
       throw new BrokerError(ACCESS_REFUSED, `queue name '${name}' contains reserved prefix 'amq.*'`);
     }
+    authorize?.(name, true);
     // Only a new queue's arguments are validated, as in RabbitMQ: an existing one gets the equivalence check.
     validateQueueArguments(options.arguments, name, this.name);
     // 406 for bad deduplication arguments before anything is made.
@@ -397,6 +414,20 @@ export class VirtualHost implements QueueEvents, DelayedExchangeHost {
     if (name === undefined) return;
     const ae = this.exchanges.get(name);
     if (ae && !this.#visited.has(ae)) dests.push(ae);
+  }
+
+  /**
+   * The vhost is being deleted (Broker.deleteVhost): every queue goes with its messages (their
+   * consumers are cancelled) and every exchange with what it holds (a delayed exchange's pending
+   * messages). The broker has already dropped the vhost from the definitions.
+   */
+  destroy(): void {
+    for (const q of [...this.queues.values()]) this.removeQueue(q);
+    for (const ex of [...this.exchanges.values()]) {
+      this.exchanges.delete(ex.name);
+      ex.clearBindings();
+      ex.destroy();
+    }
   }
 
   // ---- delayed-message exchanges (exchange/delayed.ts) ----

@@ -1,12 +1,15 @@
 /**
- * Durable topology: the durable exchanges, queues and bindings and the policies of every vhost, in one JSON file
+ * Durable topology: vhosts, users, permissions, and the durable exchanges, queues and bindings and the policies of every vhost, in one JSON file
  * `definitions.json` in the data directory. Written atomically: the new content goes to
  * `definitions.json.tmp`, is fsynced, renamed over the old file, and the directory is fsynced,
  * so a crash leaves either the old or the new file, never a torn one.
  *
  * Format (version 1):
  *   { "format": "warren-definitions", "version": 1,
- *     "vhosts":    [{ "name": "/" }],
+ *     "vhosts":    [{ "name": "/", "description", "tags": [], "metadata": { "description", "tags", "default_queue_type" } }],
+ *     "users":     [{ "name", "password_hash": base64, "hashing_algorithm", "tags": [], "limits": {} }],
+ *     "permissions":       [{ "user", "vhost", "configure", "write", "read" }],
+ *     "topic_permissions": [{ "user", "vhost", "exchange", "write", "read" }],
  *     "exchanges": [{ "vhost", "name", "type", "durable", "auto_delete", "internal", "arguments" }],
  *     "queues":    [{ "vhost", "name", "durable", "auto_delete", "arguments" }],
  *     "bindings":  [{ "vhost", "source", "destination", "destination_type": "queue"|"exchange",
@@ -15,12 +18,17 @@
  * `arguments` is the AMQP field table encoded as in the protocol (§4.2.5.5), base64: it keeps
  * every field type exactly, which JSON alone would not (int vs long, byte arrays, decimals).
  * A policy entry has RabbitMQ's definitions shape, its `definition` plain JSON (it is JSON to begin
- * with). `policies` was added later within version 1: a file without it has no policies.
+ * with). `policies` was added later within version 1: a file without it has no policies. Users,
+ * permissions and vhost metadata have RabbitMQ's definitions shape too (so its exports can be read);
+ * they were added later as well: a file without `users` is from before users were stored, and the
+ * broker then starts with guest as it used to.
  */
 import { closeSync, fsyncSync, mkdirSync, openSync, readFileSync, renameSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
 import { Reader, Writer } from '../protocol/amqp/codec/buffer-io.js';
 import type { FieldTable } from '../protocol/amqp/codec/field-table.js';
+import type { TopicPermission, UserPermission } from '../core/auth/permissions.js';
+import type { UserDefinition } from '../core/users.js';
 
 export interface ExchangeDefinition {
   vhost: string; name: string; type: string; durable: boolean; auto_delete: boolean; internal: boolean; arguments: FieldTable;
@@ -35,8 +43,17 @@ export interface BindingDefinition {
 export interface PolicyDefinition {
   vhost: string; name: string; pattern: string; 'apply-to': string; priority: number; definition: Record<string, unknown>;
 }
+/** A vhost as RabbitMQ's definitions have it (3.11+ repeat description and tags under metadata). */
+export interface VhostDefinition {
+  name: string; description?: string; tags?: string[] | string;
+  metadata?: { description?: string; tags?: string[] | string; default_queue_type?: string };
+}
 export interface Definitions {
-  vhosts: { name: string }[];
+  vhosts: VhostDefinition[];
+  /** Absent in files written before users were stored. */
+  users?: UserDefinition[];
+  permissions?: UserPermission[];
+  topic_permissions?: TopicPermission[];
   exchanges: ExchangeDefinition[];
   queues: QueueDefinition[];
   bindings: BindingDefinition[];
@@ -84,6 +101,9 @@ export class DefinitionsStore {
     const out = {
       format: FORMAT, version: VERSION,
       vhosts: defs.vhosts,
+      users: defs.users ?? [],
+      permissions: defs.permissions ?? [],
+      topic_permissions: defs.topic_permissions ?? [],
       exchanges: defs.exchanges.map((d) => ({ ...d, arguments: encodeArgs(d.arguments) })),
       queues: defs.queues.map((d) => ({ ...d, arguments: encodeArgs(d.arguments) })),
       bindings: defs.bindings.map((d) => ({ ...d, arguments: encodeArgs(d.arguments) })),

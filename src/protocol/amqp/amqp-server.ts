@@ -16,6 +16,14 @@ export class AmqpServer {
     broker.alarms?.onChange((blocked, reason) => {
       for (const conn of this.connections) conn.alarmChanged(blocked, reason);
     });
+    // A deleted vhost or user takes its connections with it (RabbitMQ closes them with 320 too).
+    broker.onForceClose(({ vhost, user, reason }) => {
+      for (const conn of this.connections) {
+        if ((vhost === undefined || conn.vhost?.name === vhost) && (user === undefined || conn.username === user)) {
+          conn.close(CONNECTION_FORCED, forcedText(reason));
+        }
+      }
+    });
     this.#broker = broker;
     this.#limits = limits;
     this.#server = createServer((socket) => this.#accept(socket));
@@ -50,7 +58,7 @@ export class AmqpServer {
    */
   async close(reason: string): Promise<void> {
     const serverClosed = new Promise<void>((resolve) => this.#server.close(() => resolve()));
-    const text = `CONNECTION_FORCED - broker forced connection closure with reason '${reason}'`;
+    const text = forcedText(reason);
     const waits: Promise<void>[] = [];
     for (const conn of this.connections) {
       conn.close(CONNECTION_FORCED, text);
@@ -59,4 +67,8 @@ export class AmqpServer {
     await Promise.all(waits);
     await serverClosed;
   }
+}
+
+function forcedText(reason: string): string {
+  return `CONNECTION_FORCED - broker forced connection closure with reason '${reason}'`;
 }

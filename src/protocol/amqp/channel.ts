@@ -1,4 +1,5 @@
 import { randomBytes } from 'node:crypto';
+import type { VhostAccess } from '../../core/auth/access.js';
 import { BrokerError } from '../../core/broker-error.js';
 import type { Exchange } from '../../core/exchange/exchange.js';
 import type { Message } from '../../core/message.js';
@@ -42,6 +43,8 @@ export class Channel implements DeliveryChannel, ReplyTarget, ConfirmTarget, Com
   readonly id: number;
   readonly conn: AmqpConnection;
   readonly vhost: VirtualHost;
+  /** The connection's permissions (checked per operation, as RabbitMQ's channel does). */
+  readonly access: VhostAccess;
   readonly deliveries: Deliveries;
   readonly consumers = new Map<string, ChannelConsumer>();
   /** The last queue declared on this channel, used where a method names queue "" (§1.7.2.x). */
@@ -62,6 +65,7 @@ export class Channel implements DeliveryChannel, ReplyTarget, ConfirmTarget, Com
     this.conn = conn;
     this.id = id;
     this.vhost = conn.vhost!;
+    this.access = conn.access!;
     this.deliveries = new Deliveries(this, conn.limits.consumerTimeout);
   }
 
@@ -176,10 +180,13 @@ export class Channel implements DeliveryChannel, ReplyTarget, ConfirmTarget, Com
 
   #onPublish(m: M.BasicPublish): void {
     if (m.immediate) throw new AmqpError(NOT_IMPLEMENTED, 'immediate=true');
+    // RabbitMQ's order: write permission (cached per exchange), existence, internal, topic permission.
+    this.access.checkPublish(m.exchange);
     const ex = this.vhost.getExchange(m.exchange);
     if (ex.internal) {
       throw new BrokerError(ACCESS_REFUSED, `cannot publish to internal exchange '${m.exchange}' in vhost '${this.vhost.name}'`);
     }
+    if (ex.type === 'topic') this.access.checkTopic('write', ex.name, m.routingKey);
     this.#content.start(m, ex);
     this.conn.publishing();
   }
@@ -273,10 +280,10 @@ export class Channel implements DeliveryChannel, ReplyTarget, ConfirmTarget, Com
     }
   }
 
-  /** RabbitMQ validates user_id: a publisher may not claim to be someone else. */
+  /** RabbitMQ validates user_id: a publisher may not claim to be someone else (unless tagged impersonator). */
   #checkUserId(message: Message): void {
     const userId = message.properties.userId;
-    if (userId !== undefined && userId !== this.conn.username) {
+    if (userId !== undefined && userId !== this.conn.username && !this.conn.impersonator) {
       throw new BrokerError(PRECONDITION_FAILED, `user_id property set to '${userId}' but authenticated user was '${this.conn.username}'`);
     }
   }
@@ -308,6 +315,7 @@ export class Channel implements DeliveryChannel, ReplyTarget, ConfirmTarget, Com
       if (!m.nowait) this.conn.outbox.writeMethod(this.id, { id: M.BASIC_CONSUME_OK, consumerTag: tag });
       return;
     }
+    this.access.check('read', 'queue', queueName);
     const queue = this.vhost.getQueue(queueName, this.conn);
     queue.assertCanConsume(m.exclusive);
     const consumer = new ChannelConsumer(this.deliveries, queue, tag, m.noAck, m.exclusive, consumerPriority(m.arguments, `queue '${queue.name}' in vhost '${this.vhost.name}'`));
@@ -330,7 +338,9 @@ export class Channel implements DeliveryChannel, ReplyTarget, ConfirmTarget, Com
   }
 
   #onGet(m: M.BasicGet): void {
-    const queue = this.vhost.getQueue(m.queue === '' ? this.#lastQueueName() : m.queue, this.conn);
+    const queueName = m.queue === '' ? this.#lastQueueName() : m.queue;
+    this.access.check('read', 'queue', queueName);
+    const queue = this.vhost.getQueue(queueName, this.conn);
     const entry = queue.get();
     if (!entry) {
       this.conn.outbox.writeMethod(this.id, { id: M.BASIC_GET_EMPTY });

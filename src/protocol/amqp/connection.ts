@@ -1,4 +1,6 @@
 import type { Socket } from 'node:net';
+import type { VhostAccess } from '../../core/auth/access.js';
+import { vhostAccessRefused } from '../../core/auth/access.js';
 import type { Broker } from '../../core/broker.js';
 import { BrokerError } from '../../core/broker-error.js';
 import type { VirtualHost } from '../../core/vhost.js';
@@ -50,6 +52,10 @@ export class AmqpConnection implements FrameHandler {
   readonly fromLoopback: boolean;
   vhost: VirtualHost | undefined;
   username = '';
+  /** The user's permissions in `vhost` (set at connection.open); every channel checks against it. */
+  access: VhostAccess | undefined;
+  /** The user may set user_id to anyone (RabbitMQ's impersonator tag). */
+  impersonator = false;
   clientProperties: FieldTable = {};
   consumerCancelNotify = false;
   readonly channels = new Map<number, Channel>();
@@ -230,6 +236,7 @@ export class AmqpConnection implements FrameHandler {
     const creds = parseSaslResponse(m.mechanism, m.response);
     const user = this.broker.users.authenticate(creds.mechanism, creds.username, creds.password, this.fromLoopback);
     this.username = user.name;
+    this.impersonator = user.tags.includes('impersonator');
     this.#state = 'tune';
     this.outbox.writeMethod(0, {
       id: M.CONNECTION_TUNE, channelMax: this.limits.channelMax, frameMax: this.limits.frameMax,
@@ -259,6 +266,13 @@ export class AmqpConnection implements FrameHandler {
     if (this.#state !== 'open') throw new AmqpError(COMMAND_INVALID, 'connection.open out of order', 10, 40);
     const vhost = this.broker.getVhost(m.virtualHost);
     if (!vhost) throw new AmqpError(NOT_ALLOWED, `vhost '${m.virtualHost}' not found`, 10, 40);
+    // RabbitMQ's first level of access control: some permissions in the vhost, or 530.
+    const access = this.broker.vhostAccess(this.username, vhost.name);
+    if (!access.hasVhostAccess) {
+      const refused = vhostAccessRefused(vhost.name, this.username);
+      throw new AmqpError(refused.replyCode, refused.text, 10, 40);
+    }
+    this.access = access;
     this.vhost = vhost;
     this.#state = 'opened';
     clearTimeout(this.#timer);
