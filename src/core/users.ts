@@ -36,6 +36,21 @@ export class UserRegistry {
     return user;
   }
 
+  /**
+   * Adds or replaces a user whose password is known only as a hash in this registry's layout
+   * (salt ‖ sha256(salt ‖ password), RabbitMQ's rabbit_password_hashing_sha256): definitions import.
+   */
+  addHashed(name: string, passwordHash: Buffer, tags: string[] = [], loopbackOnly = false): User {
+    const user: User = { name, passwordHash, tags, loopbackOnly };
+    this.#users.set(name, user);
+    return user;
+  }
+
+  /** Every user, by name. */
+  list(): User[] {
+    return [...this.#users.values()].sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+  }
+
   get(name: string): User | undefined {
     return this.#users.get(name);
   }
