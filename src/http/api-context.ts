@@ -6,7 +6,7 @@ import type { Queue } from '../core/queue/queue.js';
 import type { VirtualHost } from '../core/vhost.js';
 import type { AccessDirectory } from './access-directory.js';
 import type { Principal } from './auth.js';
-import { badRequest, notFound } from './errors.js';
+import { badRequest, HttpError, notFound } from './errors.js';
 
 /**
  * Message statistics (rates and counters) are not kept yet. When they are, an implementation of
@@ -57,9 +57,31 @@ export function exchangeNameParam(raw: string | undefined): string {
   return raw === 'amq.default' ? '' : raw ?? '';
 }
 
+/** RabbitMQ's default management.http.max_body_size: definitions files and publishes up to this. */
+export const MAX_BODY_BYTES = 20 * 1024 * 1024;
+
+/**
+ * The request body as text, refused with 413 past MAX_BODY_BYTES while it streams in (hono's
+ * bodyLimit middleware needs the global Request that we deliberately do not override).
+ */
+async function bodyText(c: ApiCtx): Promise<string> {
+  const tooLarge = () => new HttpError(413, 'payload_too_large', `request body larger than ${MAX_BODY_BYTES} bytes`);
+  if (Number(c.req.header('content-length') ?? 0) > MAX_BODY_BYTES) throw tooLarge();
+  const stream = c.req.raw.body;
+  if (!stream) return '';
+  const chunks: Uint8Array[] = [];
+  let size = 0;
+  for await (const chunk of stream as unknown as AsyncIterable<Uint8Array>) {
+    size += chunk.byteLength;
+    if (size > MAX_BODY_BYTES) throw tooLarge();
+    chunks.push(chunk);
+  }
+  return Buffer.concat(chunks).toString('utf8');
+}
+
 /** The JSON object body of a request; 400 when it is not one. An empty body is `{}`. */
 export async function jsonBody(c: ApiCtx): Promise<Record<string, unknown>> {
-  const text = await c.req.text();
+  const text = await bodyText(c);
   if (text.trim() === '') return {};
   let parsed: unknown;
   try {

@@ -1,11 +1,10 @@
 import type { Server } from 'node:http';
 import { createAdaptorServer } from '@hono/node-server';
 import { Hono } from 'hono';
-import { bodyLimit } from 'hono/body-limit';
 import { createLogger } from '../log.js';
 import type { ApiContext, ApiEnv } from './api-context.js';
 import { authenticate } from './auth.js';
-import { HttpError, notFound, toHttpError } from './errors.js';
+import { notFound, toHttpError } from './errors.js';
 import { bindingRoutes } from './routes/bindings.js';
 import { connectionRoutes } from './routes/connections.js';
 import { definitionRoutes } from './routes/definitions.js';
@@ -19,25 +18,16 @@ import { vhostRoutes } from './routes/vhosts.js';
 
 const log = createLogger('http');
 
-/** RabbitMQ's default management.http.max_body_size: definitions files and publishes up to this. */
-const MAX_BODY_BYTES = 20 * 1024 * 1024;
-
 /** The management API as a Hono app (exported for tests that want to call it without a socket). */
 export function createManagementApp(ctx: ApiContext): Hono<ApiEnv> {
   const app = new Hono<ApiEnv>();
   app.onError((err, c) => {
     const e = toHttpError(err);
-    if (e.status === 500) log.error('management API request failed', { method: c.req.method, path: c.req.path, err });
+    if (e.status === 500) log.error('management API request failed', { method: c.req.method, path: c.req.path, err, stack: (err as Error).stack });
     if (e.challenge) c.header('WWW-Authenticate', 'Basic realm="RabbitMQ Management"');
     return c.json({ error: e.error, reason: e.reason }, e.status);
   });
   app.notFound((c) => c.json({ error: notFound().error, reason: notFound().reason }, 404));
-  app.use('/api/*', bodyLimit({
-    maxSize: MAX_BODY_BYTES,
-    onError: () => {
-      throw new HttpError(413, 'payload_too_large', `request body larger than ${MAX_BODY_BYTES} bytes`);
-    },
-  }));
   app.use('/api/*', authenticate(ctx));
   overviewRoutes(app, ctx);
   vhostRoutes(app, ctx);
