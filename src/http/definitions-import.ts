@@ -59,7 +59,9 @@ export function importDefinitions(ctx: ApiContext, defs: Record<string, unknown>
     users: into ? [] : list('users'), vhosts: into ? [] : list('vhosts'), permissions: into ? [] : list('permissions'),
     policies: list('policies'), exchanges: list('exchanges'), queues: list('queues'), bindings: list('bindings'),
   };
-  for (const key of ['parameters', 'global_parameters', 'topic_permissions']) {
+  // Runtime parameters (federation, shovels) and topic permissions change behaviour: say they were
+  // dropped. global_parameters hold the source cluster's name and id, which mean nothing here.
+  for (const key of ['parameters', 'topic_permissions']) {
     if (list(key).length > 0) log.warn(`definitions import: '${key}' are not supported and were ignored`, { count: list(key).length });
   }
 
