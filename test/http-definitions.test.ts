@@ -99,7 +99,7 @@ describe('importing a RabbitMQ definitions file', () => {
 
     // Routing through the imported topology, over the API.
     const publish = (routing_key: string, headers = {}) => api('POST', '/api/exchanges/orders/orders.events/publish',
-      { body: { routing_key, payload: '{}', payload_encoding: 'string', properties: { headers } } });
+      { body: { routing_key, payload: '{}', payload_encoding: 'string', properties: { headers, delivery_mode: 2 } } });
     assert.deepEqual((await publish('order.created.eu')).body, { routed: true });
     assert.deepEqual((await publish('order.x', { region: 'eu' })).body, { routed: true }, 'through the internal headers exchange');
     assert.deepEqual((await publish('nothing')).body, { routed: true }, 'alternate exchange from the policy');
@@ -117,6 +117,7 @@ describe('importing a RabbitMQ definitions file', () => {
     const v = restarted.warren.broker.getVhost('orders');
     assert.ok(v, 'vhost survives a restart');
     assert.ok(v.queues.has('orders.paid'));
+    assert.equal(v.queues.get('orders.created')!.messageCount, 1, 'a persistent message published over HTTP survives');
     assert.equal(v.getPolicy('events-ae')?.definition['alternate-exchange'], 'orders.unrouted');
     assert.equal([...v.exchanges.get('orders.events')!.bindings()].length, 3);
   });

@@ -3,7 +3,7 @@ import type { Exchange } from '../../core/exchange/exchange.js';
 import type { VirtualHost } from '../../core/vhost.js';
 import type { ApiContext, ApiCtx, ApiEnv } from '../api-context.js';
 import { boolField, exchangeNameParam, jsonBody, queryFlag, stringField, vhostParam } from '../api-context.js';
-import { notFound } from '../errors.js';
+import { HttpError, notFound } from '../errors.js';
 import { jsonToTable } from '../json-values.js';
 import { sendList } from '../list-query.js';
 import { bindingJson, exchangeJson } from '../resources.js';
@@ -68,7 +68,8 @@ export function exchangeRoutes(app: Hono<ApiEnv>, ctx: ApiContext): void {
     const v = vhostParam(c, ctx);
     c.get('principal').requireWrite(v.name);
     const ex = exchangeParam(c, v);
-    const routed = publishFromJson(v, ex, await jsonBody(c), c.get('principal').name);
+    const { routed, durable } = publishFromJson(v, ex, await jsonBody(c), c.get('principal').name, ctx.broker.messages.commit);
+    if (!(await durable)) throw new HttpError(500, 'internal_server_error', 'the message could not be written to disk');
     return c.json({ routed });
   });
 }

@@ -10,13 +10,19 @@ import { BrokerError } from '../../core/broker-error.js';
 import { ACCESS_REFUSED } from '../../core/reply-codes.js';
 import { encodeProperties } from '../../protocol/amqp/codec/properties.js';
 import type { QueueEntry } from '../../store/queue-store.js';
+import type { CommitWaiter, GroupCommit } from '../../store/segment/group-commit.js';
 import { stringField } from '../api-context.js';
 import { badRequest } from '../errors.js';
 import type { Json } from '../json-values.js';
 import { jsonToProperties, propertiesToJson } from '../json-values.js';
 
-/** Routes a message given as RabbitMQ's publish body; true when at least one queue took it. */
-export function publishFromJson(v: VirtualHost, ex: Exchange, body: Record<string, unknown>, user: string): boolean {
+/**
+ * Routes a message given as RabbitMQ's publish body; `routed` when at least one queue took it.
+ * Like RabbitMQ's (which publishes with confirms), the answer waits until a persistent message in a
+ * durable queue is on disk: `durable` resolves then (false when the disk refused it).
+ */
+export function publishFromJson(v: VirtualHost, ex: Exchange, body: Record<string, unknown>, user: string,
+  commit: GroupCommit): { routed: boolean; durable: Promise<boolean> } {
   const routingKey = stringField(body, 'routing_key');
   const payload = stringField(body, 'payload');
   const encoding = stringField(body, 'payload_encoding', 'string');
@@ -39,9 +45,24 @@ export function publishFromJson(v: VirtualHost, ex: Exchange, body: Record<strin
   }
   const message = new Message(ex.name, routingKey, raw, encoding === 'base64' ? Buffer.from(payload, 'base64') : Buffer.from(payload, 'utf8'));
   const targets = new Set<Queue>();
+  const writes = commit.writes;
   v.route(ex, message, targets);
   for (const q of targets) q.enqueue(message);
-  return targets.size > 0;
+  const durable = commit.writes === writes ? Promise.resolve(true) : onDisk(commit, commit.epoch);
+  return { routed: targets.size > 0, durable };
+}
+
+/** Resolves when the group-commit round covering `epoch` has finished (as a confirm would wait). */
+function onDisk(commit: GroupCommit, epoch: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const waiter: CommitWaiter = {
+      committed(round, ok) {
+        if (round < epoch) commit.wait(waiter);
+        else resolve(ok);
+      },
+    };
+    commit.wait(waiter);
+  });
 }
 
 const ACK_MODES = ['ack_requeue_true', 'ack_requeue_false', 'reject_requeue_true', 'reject_requeue_false'] as const;
