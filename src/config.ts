@@ -126,7 +126,7 @@ export const USAGE = `Usage: warren start [options]
 
 Options (each also settable as WARREN_<NAME> in the environment, or in a JSON --config file):
   --amqp-port N        AMQP 0-9-1 port (default 5672)
-  --management-port N  management HTTP port (default 15672)
+  --management-port N  management HTTP API port (default 15672; 0: any free port)
   --metrics-port N     Prometheus metrics port (default 15692)
   --data-dir DIR       data directory (default ./data)
   --host ADDR          interface to listen on (default: all)

@@ -1,11 +1,14 @@
 import { readFileSync } from 'node:fs';
-import { totalmem } from 'node:os';
+import { hostname, totalmem } from 'node:os';
 import { resolve } from 'node:path';
 import { Broker } from './core/broker.js';
 import { ResourceAlarms } from './core/resource-alarms.js';
 import { STORE_DEFAULTS } from './store/message-store.js';
 import { createLogger } from './log.js';
+import { CoreAccessDirectory } from './http/access-directory.js';
+import { ManagementServer } from './http/management-server.js';
 import { AmqpServer } from './protocol/amqp/amqp-server.js';
+import { AmqpConnectionRegistry } from './protocol/amqp/connection-info.js';
 
 const log = createLogger('warren');
 
@@ -14,7 +17,7 @@ export interface WarrenOptions {
   amqpPort?: number;
   /** Interface to listen on; default all interfaces, like RabbitMQ. */
   host?: string;
-  /** Management HTTP port (used by the operations front-end). Default 15672. */
+  /** Management HTTP API port; 0 picks a free one (tests). Default 15672. */
   managementPort?: number;
   /** Prometheus metrics port. Default 15692. */
   metricsPort?: number;
@@ -69,14 +72,20 @@ export const DEFAULTS = {
 export class Warren {
   readonly broker: Broker;
   readonly amqpPort: number;
+  /** The port the management HTTP API listens on (the bound one when 0 was asked for). */
+  readonly managementPort: number;
   readonly options: Required<Omit<WarrenOptions, 'host'>> & { host: string | undefined };
   readonly #amqp: AmqpServer;
+  readonly #management: ManagementServer;
   #stopping: Promise<void> | undefined;
 
-  private constructor(broker: Broker, amqp: AmqpServer, amqpPort: number, options: Warren['options']) {
+  private constructor(broker: Broker, amqp: AmqpServer, management: ManagementServer, ports: { amqp: number; management: number },
+    options: Warren['options']) {
     this.broker = broker;
     this.#amqp = amqp;
-    this.amqpPort = amqpPort;
+    this.#management = management;
+    this.amqpPort = ports.amqp;
+    this.managementPort = ports.management;
     this.options = options;
   }
 
@@ -116,15 +125,30 @@ export class Warren {
       frameMax: options.frameMax, channelMax: options.channelMax, heartbeat: options.heartbeat, handshakeTimeout: 10_000,
       consumerTimeout: options.consumerTimeout,
     });
-    let port: number;
+    const ports = { amqp: 0, management: 0 };
+    const management = new ManagementServer({
+      broker,
+      connections: new AmqpConnectionRegistry(amqp.connections),
+      directory: new CoreAccessDirectory(broker),
+      listeners: () => [
+        { protocol: 'amqp', port: ports.amqp, host: options.host },
+        { protocol: 'http', port: ports.management, host: options.host },
+      ],
+      node: nodeName(),
+      startedAt: Date.now(),
+      messageStats: undefined,
+    });
     try {
-      port = await amqp.listen(options.amqpPort, options.host);
+      ports.amqp = await amqp.listen(options.amqpPort, options.host);
+      ports.management = await management.listen(options.managementPort, options.host);
     } catch (err) {
+      await management.close();
+      await amqp.close('start-up failed');
       await broker.close();
       throw err;
     }
     broker.alarms.start();
-    return new Warren(broker, amqp, port, options);
+    return new Warren(broker, amqp, management, ports, options);
   }
 
   get connectionCount(): number {
@@ -134,9 +158,15 @@ export class Warren {
   /** Closes every client connection with 320 CONNECTION_FORCED and stops listening. */
   stop(reason = 'shutdown'): Promise<void> {
     this.broker.alarms?.stop();
-    this.#stopping ??= this.#amqp.close(reason).then(() => this.broker.close()).then(() => log.debug('stopped'));
+    this.#stopping ??= Promise.all([this.#management.close(), this.#amqp.close(reason)])
+      .then(() => this.broker.close()).then(() => log.debug('stopped'));
     return this.#stopping;
   }
+}
+
+/** RabbitMQ-style node name, the one connection.start's cluster_name announces. */
+function nodeName(): string {
+  return `warren@${hostname()}`;
 }
 
 /** The machine's memory, or the container's limit when there is a lower one (cgroup v2 or v1). */

@@ -47,7 +47,7 @@ after(() => {
 
 describe('warren command', () => {
   test('start prints one ready line; SIGTERM closes clients with 320 and exits 0', async () => {
-    const r = run(['start', '--amqp-port', '0', '--host', '127.0.0.1', '--data-dir', tempDir()]);
+    const r = run(['start', '--amqp-port', '0', '--management-port', '0', '--host', '127.0.0.1', '--data-dir', tempDir()]);
     const port = await readyPort(r);
     assert.equal(r.stdout.trim().split('\n').length, 1);
     assert.match(r.stdout, /Warren ready: AMQP on 127\.0\.0\.1:\d+/);
@@ -60,7 +60,7 @@ describe('warren command', () => {
   });
 
   test('SIGINT also shuts down cleanly', async () => {
-    const r = run(['start', '--amqp-port=0', '--host=127.0.0.1', `--data-dir=${tempDir()}`]);
+    const r = run(['start', '--amqp-port=0', '--management-port=0', '--host=127.0.0.1', `--data-dir=${tempDir()}`]);
     await readyPort(r);
     r.child.kill('SIGINT');
     assert.equal(await r.exited, 0);
@@ -69,7 +69,7 @@ describe('warren command', () => {
   test('settings come from the environment and from a --config file; flags win', async () => {
     const dir = tempDir();
     const cfg = join(dir, 'warren.json');
-    writeFileSync(cfg, JSON.stringify({ 'amqp-port': 1, host: '127.0.0.1', 'data-dir': dir }));
+    writeFileSync(cfg, JSON.stringify({ 'amqp-port': 1, 'management-port': 0, host: '127.0.0.1', 'data-dir': dir }));
     const r = run(['start', '--config', cfg], { WARREN_AMQP_PORT: '0' });
     const port = await readyPort(r);
     assert.ok(port > 1, 'the environment overrides the config file');
@@ -82,7 +82,7 @@ describe('warren command', () => {
     await new Promise<void>((res) => blocker.listen(0, '127.0.0.1', () => res()));
     const port = (blocker.address() as { port: number }).port;
     try {
-      const r = run(['start', '--amqp-port', String(port), '--host', '127.0.0.1', '--data-dir', tempDir()]);
+      const r = run(['start', '--amqp-port', String(port), '--management-port', '0', '--host', '127.0.0.1', '--data-dir', tempDir()]);
       const code = await r.exited;
       assert.notEqual(code, 0);
       assert.equal(r.stderr.trim().split('\n').length, 1, r.stderr);

@@ -25,8 +25,9 @@ async function start(argv: string[]): Promise<void> {
   process.on('SIGINT', () => shutdown('SIGINT'));
   warren = await Warren.start(config);
   const o = warren.options;
-  // The one line that says the broker is ready (management/metrics come with the operations front-end).
-  process.stdout.write(`Warren ready: AMQP on ${o.host ?? '0.0.0.0'}:${warren.amqpPort}, data in ${o.dataDir} (management port ${o.managementPort}, metrics port ${o.metricsPort} reserved)\n`);
+  // The one line that says the broker is ready (metrics come with the rest of the operations work).
+  const host = o.host ?? '0.0.0.0';
+  process.stdout.write(`Warren ready: AMQP on ${host}:${warren.amqpPort}, management API on http://${host}:${warren.managementPort}/api/, data in ${o.dataDir} (metrics port ${o.metricsPort} reserved)\n`);
 }
 
 async function main(): Promise<void> {

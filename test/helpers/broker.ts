@@ -21,7 +21,8 @@ export interface TestBroker {
 
 export async function startTestBroker(options: WarrenOptions = {}, dataDir?: string): Promise<TestBroker> {
   const dir = dataDir ?? mkdtempSync(join(tmpdir(), 'warren-test-'));
-  const warren = await Warren.start({ amqpPort: 0, host: '127.0.0.1', ...options, dataDir: dir });
+  // Port 0 for management too: test files run in parallel, and a developer may run a broker on 15672.
+  const warren = await Warren.start({ amqpPort: 0, managementPort: 0, host: '127.0.0.1', ...options, dataDir: dir });
   const port = warren.amqpPort;
   const broker: TestBroker = {
     warren,

@@ -73,6 +73,15 @@ export class Channel implements DeliveryChannel, ReplyTarget, ConfirmTarget, Com
     return this.#state === 'open';
   }
 
+  /** Publisher confirms are on (confirm.select), for the management API. */
+  get confirmMode(): boolean {
+    return this.#confirms !== undefined;
+  }
+
+  get transactional(): boolean {
+    return this.#tx !== undefined;
+  }
+
   get outbox(): Outbox {
     return this.conn.outbox;
   }

@@ -58,6 +58,9 @@ export class AmqpConnection implements FrameHandler {
   impersonator = false;
   clientProperties: FieldTable = {};
   consumerCancelNotify = false;
+  /** For the management API's connection listing. */
+  readonly connectedAt = Date.now();
+  authMechanism = '';
   readonly channels = new Map<number, Channel>();
   #state: State = 'header';
   readonly #reader: FrameReader;
@@ -103,6 +106,20 @@ export class AmqpConnection implements FrameHandler {
 
   get frameMax(): number {
     return this.#frameMax;
+  }
+
+  get channelMax(): number {
+    return this.#channelMax;
+  }
+
+  /** Negotiated heartbeat, seconds. */
+  get heartbeat(): number {
+    return this.#heartbeat;
+  }
+
+  /** Not read because it published during a resource alarm. */
+  get publishBlocked(): boolean {
+    return this.#publishBlocked;
   }
 
   #onData(chunk: Buffer): void {
@@ -237,6 +254,7 @@ export class AmqpConnection implements FrameHandler {
     const user = this.broker.users.authenticate(creds.mechanism, creds.username, creds.password, this.fromLoopback);
     this.username = user.name;
     this.impersonator = user.tags.includes('impersonator');
+    this.authMechanism = creds.mechanism;
     this.#state = 'tune';
     this.outbox.writeMethod(0, {
       id: M.CONNECTION_TUNE, channelMax: this.limits.channelMax, frameMax: this.limits.frameMax,

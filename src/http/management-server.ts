@@ -1,0 +1,83 @@
+import type { Server } from 'node:http';
+import { createAdaptorServer } from '@hono/node-server';
+import { Hono } from 'hono';
+import { createLogger } from '../log.js';
+import type { ApiContext, ApiEnv } from './api-context.js';
+import { authenticate } from './auth.js';
+import { notFound, toHttpError } from './errors.js';
+import { bindingRoutes } from './routes/bindings.js';
+import { connectionRoutes } from './routes/connections.js';
+import { definitionRoutes } from './routes/definitions.js';
+import { exchangeRoutes } from './routes/exchanges.js';
+import { healthRoutes } from './routes/health.js';
+import { overviewRoutes } from './routes/overview.js';
+import { policyRoutes } from './routes/policies.js';
+import { queueRoutes } from './routes/queues.js';
+import { userRoutes } from './routes/users.js';
+import { vhostRoutes } from './routes/vhosts.js';
+
+const log = createLogger('http');
+
+/** The management API as a Hono app (exported for tests that want to call it without a socket). */
+export function createManagementApp(ctx: ApiContext): Hono<ApiEnv> {
+  const app = new Hono<ApiEnv>();
+  app.onError((err, c) => {
+    const e = toHttpError(err);
+    if (e.status === 500) log.error('management API request failed', { method: c.req.method, path: c.req.path, err, stack: (err as Error).stack });
+    if (e.challenge) c.header('WWW-Authenticate', 'Basic realm="RabbitMQ Management"');
+    return c.json({ error: e.error, reason: e.reason }, e.status);
+  });
+  app.notFound((c) => c.json({ error: notFound().error, reason: notFound().reason }, 404));
+  app.use('/api/*', authenticate(ctx));
+  overviewRoutes(app, ctx);
+  vhostRoutes(app, ctx);
+  userRoutes(app, ctx);
+  connectionRoutes(app, ctx);
+  exchangeRoutes(app, ctx);
+  queueRoutes(app, ctx);
+  bindingRoutes(app, ctx);
+  policyRoutes(app, ctx);
+  definitionRoutes(app, ctx);
+  healthRoutes(app, ctx);
+  return app;
+}
+
+/** The management HTTP listener (design.md "Operations surface"). */
+export class ManagementServer {
+  readonly #server: Server;
+
+  constructor(ctx: ApiContext) {
+    const app = createManagementApp(ctx);
+    // overrideGlobalObjects: false, so embedding Warren never swaps the host program's Request/Response.
+    this.#server = createAdaptorServer({ fetch: app.fetch, overrideGlobalObjects: false }) as Server;
+  }
+
+  /** Listens; resolves with the bound port, rejects with a one-line message when the port is taken. */
+  listen(port: number, host: string | undefined): Promise<number> {
+    return new Promise((resolve, reject) => {
+      const onError = (err: NodeJS.ErrnoException) => {
+        const where = `${host ?? '0.0.0.0'}:${port}`;
+        if (err.code === 'EADDRINUSE') reject(new Error(`management port ${where} is already in use`));
+        else if (err.code === 'EACCES') reject(new Error(`no permission to listen on management port ${where}`));
+        else reject(new Error(`cannot listen on management port ${where}: ${err.message}`));
+      };
+      this.#server.once('error', onError);
+      this.#server.listen({ port, host }, () => {
+        this.#server.off('error', onError);
+        const addr = this.#server.address();
+        resolve(typeof addr === 'object' && addr ? addr.port : port);
+      });
+    });
+  }
+
+  /** Stops listening and drops idle keep-alive connections, so shutdown does not wait for clients. */
+  close(): Promise<void> {
+    return new Promise((resolve) => {
+      if (!this.#server.listening) return resolve();
+      this.#server.close(() => resolve());
+      this.#server.closeIdleConnections();
+      // Requests still running get a moment; a client holding a socket open does not hold up shutdown.
+      setTimeout(() => this.#server.closeAllConnections(), 1000).unref();
+    });
+  }
+}
