@@ -3,6 +3,8 @@ import { totalmem } from 'node:os';
 import { resolve } from 'node:path';
 import { Broker } from './core/broker.js';
 import { ResourceAlarms } from './core/resource-alarms.js';
+import { SAMPLER_DEFAULTS, StatsSampler } from './core/stats/sampler.js';
+import { MetricsServer } from './metrics/metrics-server.js';
 import { STORE_DEFAULTS } from './store/message-store.js';
 import { createLogger } from './log.js';
 import { AmqpServer } from './protocol/amqp/amqp-server.js';
@@ -16,8 +18,10 @@ export interface WarrenOptions {
   host?: string;
   /** Management HTTP port (used by the operations front-end). Default 15672. */
   managementPort?: number;
-  /** Prometheus metrics port. Default 15692. */
+  /** Prometheus metrics port (GET /metrics); 0 picks a free one (tests). Default 15692. */
   metricsPort?: number;
+  /** How often message rates are sampled, ms (RabbitMQ's collect_statistics_interval). Default 5000. */
+  statsIntervalMs?: number;
   /** Where durable state lives. Default ./data. */
   dataDir?: string;
   /** Heartbeat proposed to clients, seconds (0 disables). Default 60, as RabbitMQ. */
@@ -57,6 +61,7 @@ export const DEFAULTS = {
   diskFreeLimit: 50_000_000,
   alarmIntervalMs: 1000,
   consumerTimeout: 1_800_000,
+  statsIntervalMs: SAMPLER_DEFAULTS.intervalMs,
 } as const;
 
 /**
@@ -69,14 +74,23 @@ export const DEFAULTS = {
 export class Warren {
   readonly broker: Broker;
   readonly amqpPort: number;
+  /** The port the Prometheus endpoint is bound to (the chosen one when metricsPort was 0). */
+  readonly metricsPort: number;
+  /** Samples message counters for rates (`*_details.rate`); broker.stats reads them. */
+  readonly sampler: StatsSampler;
   readonly options: Required<Omit<WarrenOptions, 'host'>> & { host: string | undefined };
   readonly #amqp: AmqpServer;
+  readonly #metrics: MetricsServer;
   #stopping: Promise<void> | undefined;
 
-  private constructor(broker: Broker, amqp: AmqpServer, amqpPort: number, options: Warren['options']) {
+  private constructor(broker: Broker, amqp: AmqpServer, amqpPort: number, metrics: MetricsServer, metricsPort: number,
+    sampler: StatsSampler, options: Warren['options']) {
     this.broker = broker;
     this.#amqp = amqp;
     this.amqpPort = amqpPort;
+    this.#metrics = metrics;
+    this.metricsPort = metricsPort;
+    this.sampler = sampler;
     this.options = options;
   }
 
@@ -99,6 +113,7 @@ export class Warren {
       queueMemoryBytes: opts.queueMemoryBytes ?? STORE_DEFAULTS.queueMemoryBytes,
       pagingThreshold: 0,
       consumerTimeout: opts.consumerTimeout ?? DEFAULTS.consumerTimeout,
+      statsIntervalMs: opts.statsIntervalMs ?? DEFAULTS.statsIntervalMs,
     };
     const watermark = options.memoryHighWatermark <= 1
       ? Math.floor(options.memoryHighWatermark * machineMemory()) : options.memoryHighWatermark;
@@ -123,8 +138,19 @@ export class Warren {
       await broker.close();
       throw err;
     }
+    const metrics = new MetricsServer(broker);
+    let metricsPort: number;
+    try {
+      metricsPort = await metrics.listen(options.metricsPort, options.host);
+    } catch (err) {
+      await amqp.close('start-up failed');
+      await broker.close();
+      throw err;
+    }
     broker.alarms.start();
-    return new Warren(broker, amqp, port, options);
+    const sampler = new StatsSampler(broker.stats, broker.vhosts, { intervalMs: options.statsIntervalMs });
+    sampler.start();
+    return new Warren(broker, amqp, port, metrics, metricsPort, sampler, options);
   }
 
   get connectionCount(): number {
@@ -134,7 +160,9 @@ export class Warren {
   /** Closes every client connection with 320 CONNECTION_FORCED and stops listening. */
   stop(reason = 'shutdown'): Promise<void> {
     this.broker.alarms?.stop();
-    this.#stopping ??= this.#amqp.close(reason).then(() => this.broker.close()).then(() => log.debug('stopped'));
+    this.sampler.stop();
+    this.#stopping ??= Promise.all([this.#amqp.close(reason), this.#metrics.close()])
+      .then(() => this.broker.close()).then(() => log.debug('stopped'));
     return this.#stopping;
   }
 }

@@ -25,8 +25,8 @@ async function start(argv: string[]): Promise<void> {
   process.on('SIGINT', () => shutdown('SIGINT'));
   warren = await Warren.start(config);
   const o = warren.options;
-  // The one line that says the broker is ready (management/metrics come with the operations front-end).
-  process.stdout.write(`Warren ready: AMQP on ${o.host ?? '0.0.0.0'}:${warren.amqpPort}, data in ${o.dataDir} (management port ${o.managementPort}, metrics port ${o.metricsPort} reserved)\n`);
+  // The one line that says the broker is ready (the management API comes with the operations front-end).
+  process.stdout.write(`Warren ready: AMQP on ${o.host ?? '0.0.0.0'}:${warren.amqpPort}, Prometheus metrics on port ${warren.metricsPort}, data in ${o.dataDir} (management port ${o.managementPort} reserved)\n`);
 }
 
 async function main(): Promise<void> {

@@ -11,6 +11,7 @@ import type { Policy, PolicyInput } from './policy/policy.js';
 import { NOT_FOUND } from './reply-codes.js';
 import type { Message } from './message.js';
 import type { ResourceAlarms } from './resource-alarms.js';
+import { BrokerStats } from './stats/broker-stats.js';
 import { UserRegistry } from './users.js';
 import type { VhostHost } from './vhost.js';
 import { VirtualHost } from './vhost.js';
@@ -33,6 +34,8 @@ export class Broker implements VhostHost {
   readonly vhosts = new Map<string, VirtualHost>();
   readonly users = new UserRegistry();
   readonly messages: MessageStore;
+  /** Message statistics and the registry of live connections (core/stats/). */
+  readonly stats = new BrokerStats(this.vhosts);
   /** Memory and disk alarms (set by whoever runs the broker; absent in bare unit tests). */
   alarms: ResourceAlarms | undefined;
   readonly #definitions: DefinitionsStore;

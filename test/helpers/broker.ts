@@ -21,7 +21,8 @@ export interface TestBroker {
 
 export async function startTestBroker(options: WarrenOptions = {}, dataDir?: string): Promise<TestBroker> {
   const dir = dataDir ?? mkdtempSync(join(tmpdir(), 'warren-test-'));
-  const warren = await Warren.start({ amqpPort: 0, host: '127.0.0.1', ...options, dataDir: dir });
+  // metricsPort 0: tests run in parallel, and the default port may be taken.
+  const warren = await Warren.start({ amqpPort: 0, metricsPort: 0, host: '127.0.0.1', ...options, dataDir: dir });
   const port = warren.amqpPort;
   const broker: TestBroker = {
     warren,

@@ -1,6 +1,7 @@
 import type { Socket } from 'node:net';
 import type { Broker } from '../../core/broker.js';
 import { BrokerError } from '../../core/broker-error.js';
+import type { ConnectionStats } from '../../core/stats/counters.js';
 import type { VirtualHost } from '../../core/vhost.js';
 import { createLogger } from '../../log.js';
 import { AmqpError, fitReplyText } from './amqp-error.js';
@@ -53,6 +54,8 @@ export class AmqpConnection implements FrameHandler {
   clientProperties: FieldTable = {};
   consumerCancelNotify = false;
   readonly channels = new Map<number, Channel>();
+  /** Registered with the broker's stats while the socket lives (bytes are the socket's own counters). */
+  readonly stats: ConnectionStats;
   #state: State = 'header';
   readonly #reader: FrameReader;
   readonly limits: ConnectionLimits;
@@ -77,6 +80,7 @@ export class AmqpConnection implements FrameHandler {
     this.remote = `${socket.remoteAddress}:${socket.remotePort}`;
     this.fromLoopback = isLoopback(socket.remoteAddress);
     this.outbox = new Outbox(socket);
+    this.stats = broker.stats.connectionOpened(socket);
     this.#reader = new FrameReader(this, limits.frameMax);
     socket.setNoDelay(true);
     socket.on('data', (chunk: Buffer) => this.#onData(chunk));
@@ -369,6 +373,7 @@ export class AmqpConnection implements FrameHandler {
     clearInterval(this.#timer);
     this.#closeChannels();
     this.vhost?.removeQueuesOwnedBy(this);
+    this.broker.stats.connectionClosed(this.stats);
     this.#onClosed(this);
     log.debug('connection closed', { remote: this.remote });
   }

@@ -2,6 +2,7 @@ import { BrokerError } from '../../core/broker-error.js';
 import type { Message } from '../../core/message.js';
 import type { Consumer } from '../../core/queue/consumer.js';
 import type { Queue } from '../../core/queue/queue.js';
+import type { ChannelStats } from '../../core/stats/counters.js';
 import type { QueueEntry } from '../../store/queue-store.js';
 import { NOT_IMPLEMENTED, PRECONDITION_FAILED } from './reply-codes.js';
 import { AckTimeout } from './ack-timeout.js';
@@ -15,6 +16,8 @@ export interface DeliveryChannel {
   consumerCancelledByServer(consumer: ChannelConsumer): void;
   /** A delivery stayed unacked past the consumer timeout: the channel closes with this error. */
   closeWithError(err: BrokerError): void;
+  /** The channel's counters: deliveries and acks are counted here, on it and on the queue. */
+  readonly stats: ChannelStats;
 }
 
 /** A message out for delivery on this channel, awaiting ack/nack/reject (`consumer` null for basic.get). */
@@ -77,9 +80,11 @@ export class Deliveries {
   consumerPrefetch = 0;
   channelPrefetch = 0;
   readonly #timeout: AckTimeout;
+  readonly #stats: ChannelStats;
 
   constructor(channel: DeliveryChannel, consumerTimeout: number) {
     this.channel = channel;
+    this.#stats = channel.stats;
     this.#timeout = new AckTimeout(this, consumerTimeout);
   }
 
@@ -106,6 +111,20 @@ export class Deliveries {
 
   deliver(c: ChannelConsumer, queue: Queue, entry: QueueEntry): void {
     const tag = ++this.#lastTag;
+    // stats: plain increments on the queue's and the channel's counters
+    const qs = queue.stats;
+    const cs = this.#stats;
+    if (c.noAck) {
+      qs.deliverNoAck++;
+      cs.deliverNoAck++;
+    } else {
+      qs.deliver++;
+      cs.deliver++;
+    }
+    if (entry.redelivered) {
+      qs.redeliver++;
+      cs.redeliver++;
+    }
     if (!c.noAck) {
       this.#unacked.set(tag, { tag, queue, entry, consumer: c, at: Date.now() });
       this.#timeout.delivered(queue.settings);
@@ -117,6 +136,20 @@ export class Deliveries {
   /** basic.get: returns the delivery tag; tracks the entry unless no-ack. */
   trackGet(queue: Queue, entry: QueueEntry, noAck: boolean): number {
     const tag = ++this.#lastTag;
+    // stats
+    const qs = queue.stats;
+    const cs = this.#stats;
+    if (noAck) {
+      qs.getNoAck++;
+      cs.getNoAck++;
+    } else {
+      qs.get++;
+      cs.get++;
+    }
+    if (entry.redelivered) {
+      qs.redeliver++;
+      cs.redeliver++;
+    }
     if (noAck) queue.ack(entry);
     else {
       this.#unacked.set(tag, { tag, queue, entry, consumer: null, at: Date.now() });
@@ -133,8 +166,14 @@ export class Deliveries {
   /** basic.ack (§1.8.3.13): multiple with tag 0 means every outstanding delivery. */
   ack(tag: number, multiple: boolean): void {
     // The single-tag case is the per-message hot path: settle it without building a list.
-    if (multiple) settleAll(this.take(tag, true), false, false);
-    else settleOne(this.#takeOne(tag), false, false);
+    if (multiple) {
+      const taken = this.take(tag, true);
+      this.#stats.ack += taken.length;
+      settleAll(taken, false, false);
+    } else {
+      settleOne(this.#takeOne(tag), false, false);
+      this.#stats.ack++;
+    }
   }
 
   /** basic.nack / basic.reject: requeue puts messages back at their position, redelivered. */
@@ -175,6 +214,7 @@ export class Deliveries {
 
   settleHeld(taken: Unacked[], rejected: boolean, requeue: boolean): void {
     this.#held -= taken.length;
+    if (!rejected) this.#stats.ack += taken.length;
     settleAll(taken, rejected, requeue);
   }
 
@@ -202,8 +242,10 @@ export class Deliveries {
 
 function settleOne(u: Unacked, rejected: boolean, requeue: boolean): void {
   if (u.consumer) u.consumer.unacked--;
-  if (!rejected) u.queue.ack(u.entry);
-  else if (requeue) u.queue.requeue(u.entry);
+  if (!rejected) {
+    u.queue.stats.ack++;
+    u.queue.ack(u.entry);
+  } else if (requeue) u.queue.requeue(u.entry);
   else u.queue.reject(u.entry);
 }
 
