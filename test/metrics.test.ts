@@ -13,6 +13,7 @@ import { after, before, describe, test } from 'node:test';
 import amqp from 'amqplib';
 import type { ConsumeMessage } from 'amqplib';
 import { Warren } from '../src/index.js';
+import { collectPerObject } from '../src/metrics/collect.js';
 import { startTestBroker, waitFor } from './helpers/broker.js';
 import type { TestBroker } from './helpers/broker.js';
 import { getOrFail } from './helpers/amqp-client.js';
@@ -222,6 +223,24 @@ describe('Prometheus metrics and message statistics', () => {
       assert.ok(!per.includes('metrics-gone'));
     } finally {
       await conn.close();
+    }
+  });
+
+  test('per-object output in chunks is the same exposition, each metric\'s HELP/TYPE once', async () => {
+    const vhost = broker.warren.broker.getVhost('/')!;
+    for (let i = 0; i < 5; i++) vhost.declareQueue(`metrics-chunk-${i}`, { durable: false, exclusive: false, autoDelete: false, arguments: {} }, false, null);
+    try {
+      const chunks = [...collectPerObject(broker.warren.broker, 2)];
+      const whole = [...collectPerObject(broker.warren.broker, 1000)].join('');
+      assert.ok(chunks.length > 12, `${chunks.length} chunks`);
+      assert.equal(chunks.join(''), whole);
+      const { values } = parse(whole); // parse() fails on a TYPE given twice
+      for (let i = 0; i < 5; i++) assert.equal(values.get(`rabbitmq_queue_messages_ready{vhost="/",queue="metrics-chunk-${i}"}`), 0);
+      const served = await scrape(broker, '/metrics/per-object');
+      assert.equal(served.headers.get('content-type'), 'text/plain; version=0.0.4; charset=utf-8');
+      assert.equal(parse(served.text).values.get('rabbitmq_queue_consumers{vhost="/",queue="metrics-chunk-4"}'), 0);
+    } finally {
+      for (let i = 0; i < 5; i++) vhost.deleteQueue(`metrics-chunk-${i}`, false, false, null);
     }
   });
 

@@ -58,6 +58,12 @@ export class ExpositionWriter {
     return this;
   }
 
+  /** Goes on with the samples of a metric whose HELP/TYPE an earlier writer wrote (output in chunks). */
+  resume(name: string): this {
+    this.#current = name;
+    return this;
+  }
+
   /** A sample of the current metric; `labels` is preformatted by formatLabels() (reusable across metrics). */
   sample(labels: string, value: number): this {
     this.#text += `${this.#current}${labels} ${formatValue(value)}\n`;

@@ -1,18 +1,20 @@
 import { createServer } from 'node:http';
 import type { IncomingMessage, Server, ServerResponse } from 'node:http';
-import { gzip } from 'node:zlib';
+import type { Writable } from 'node:stream';
+import { createGzip, gzip } from 'node:zlib';
 import type { Broker } from '../core/broker.js';
 import { createLogger } from '../log.js';
-import { collectMetrics } from './collect.js';
+import { collectMetrics, collectPerObject } from './collect.js';
 import { CONTENT_TYPE } from './exposition.js';
 
 const log = createLogger('metrics');
 
 /**
  * The Prometheus endpoint (RabbitMQ's rabbitmq_prometheus, port 15692): `GET /metrics`
- * (aggregated) and `GET /metrics/per-object` (one series per queue). Plain node:http: two read-only
+ * (aggregated, a few KB whatever the number of queues) and `GET /metrics/per-object` (one series
+ * per queue, streamed in chunks, one chunk per event-loop turn). Plain node:http: two read-only
  * paths need no framework. Responses are gzipped when the scraper accepts it (Prometheus does):
- * per-object output for 10k queues is megabytes of very repetitive text.
+ * per-object output is megabytes of very repetitive text.
  */
 export class MetricsServer {
   readonly #broker: Broker;
@@ -41,7 +43,7 @@ export class MetricsServer {
     });
   }
 
-  /** Stops listening and drops idle keep-alive connections (a scraper keeps one open). */
+  /** Stops listening and drops open connections (a scraper keeps one alive between scrapes). */
   close(): Promise<void> {
     return new Promise((resolve) => {
       if (!this.#server.listening) return resolve();
@@ -58,25 +60,59 @@ export class MetricsServer {
       res.setHeader('Allow', 'GET, HEAD');
       return plain(res, 405, 'Method Not Allowed\n');
     }
-    let body: string;
+    const zip = /\bgzip\b/.test(String(req.headers['accept-encoding'] ?? ''));
+    res.setHeader('Content-Type', CONTENT_TYPE);
+    if (zip) res.setHeader('Content-Encoding', 'gzip');
+    if (req.method === 'HEAD') return void res.end();
     try {
-      body = collectMetrics(this.#broker, perObject);
+      if (perObject) this.#stream(res, zip);
+      else this.#send(res, zip, collectMetrics(this.#broker, false));
     } catch (err) {
       log.error('could not collect metrics', { err });
-      return plain(res, 500, 'Internal Server Error\n');
+      res.removeHeader('Content-Encoding');
+      plain(res, 500, 'Internal Server Error\n');
     }
-    res.setHeader('Content-Type', CONTENT_TYPE);
-    if (!/\bgzip\b/.test(String(req.headers['accept-encoding'] ?? ''))) {
+  }
+
+  #send(res: ServerResponse, zip: boolean, body: string): void {
+    if (!zip) {
       res.setHeader('Content-Length', Buffer.byteLength(body));
-      res.end(req.method === 'HEAD' ? undefined : body);
+      res.end(body);
       return;
     }
     gzip(body, (err, zipped) => {
-      if (err) return plain(res, 500, 'Internal Server Error\n');
-      res.setHeader('Content-Encoding', 'gzip');
+      if (err) return void res.destroy(err);
       res.setHeader('Content-Length', zipped.length);
-      res.end(req.method === 'HEAD' ? undefined : zipped);
+      res.end(zipped);
     });
+  }
+
+  /** Writes the per-object chunks one event-loop turn apart, waiting for `drain` when the client is slow. */
+  #stream(res: ServerResponse, zip: boolean): void {
+    const chunks = collectPerObject(this.#broker);
+    let sink: Writable = res;
+    if (zip) {
+      const z = createGzip();
+      z.pipe(res);
+      sink = z;
+    }
+    let gone = false;
+    res.once('close', () => (gone = true));
+    const pump = (): void => {
+      if (gone) return void chunks.return();
+      let next: IteratorResult<string>;
+      try {
+        next = chunks.next();
+      } catch (err) {
+        // Headers are out: all we can do is cut the response short, which the scraper sees as a failure.
+        log.error('could not collect metrics', { err });
+        return void res.destroy();
+      }
+      if (next.done) return void sink.end();
+      if (sink.write(next.value)) setImmediate(pump);
+      else sink.once('drain', pump);
+    };
+    pump();
   }
 }
 
