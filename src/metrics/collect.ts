@@ -6,7 +6,7 @@ import { ExpositionWriter, formatLabels } from './exposition.js';
 
 /**
  * The Prometheus metrics of a broker, under RabbitMQ's names (rabbitmq_prometheus) where Warren
- * has the counterpart, so RabbitMQ's Grafana dashboards and alerts work. Two shapes, as RabbitMQ:
+ * has the counterpart, so queries and alerts written for RabbitMQ carry over. Two shapes, as RabbitMQ:
  *
  * - aggregated (`/metrics`): queue metrics summed over all queues, no per-object labels; the
  *   output has a constant size whatever the number of queues;

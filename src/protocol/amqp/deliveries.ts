@@ -3,6 +3,7 @@ import type { Message } from '../../core/message.js';
 import type { Consumer } from '../../core/queue/consumer.js';
 import type { Queue } from '../../core/queue/queue.js';
 import type { ChannelStats } from '../../core/stats/counters.js';
+import { countDelivery, countGet } from '../../core/stats/counters.js';
 import type { QueueEntry } from '../../store/queue-store.js';
 import { NOT_IMPLEMENTED, PRECONDITION_FAILED } from './reply-codes.js';
 import { AckTimeout } from './ack-timeout.js';
@@ -111,20 +112,7 @@ export class Deliveries {
 
   deliver(c: ChannelConsumer, queue: Queue, entry: QueueEntry): void {
     const tag = ++this.#lastTag;
-    // stats: plain increments on the queue's and the channel's counters
-    const qs = queue.stats;
-    const cs = this.#stats;
-    if (c.noAck) {
-      qs.deliverNoAck++;
-      cs.deliverNoAck++;
-    } else {
-      qs.deliver++;
-      cs.deliver++;
-    }
-    if (entry.redelivered) {
-      qs.redeliver++;
-      cs.redeliver++;
-    }
+    countDelivery(queue.stats, this.#stats, c.noAck, entry.redelivered);
     if (!c.noAck) {
       this.#unacked.set(tag, { tag, queue, entry, consumer: c, at: Date.now() });
       this.#timeout.delivered(queue.settings);
@@ -136,20 +124,7 @@ export class Deliveries {
   /** basic.get: returns the delivery tag; tracks the entry unless no-ack. */
   trackGet(queue: Queue, entry: QueueEntry, noAck: boolean): number {
     const tag = ++this.#lastTag;
-    // stats
-    const qs = queue.stats;
-    const cs = this.#stats;
-    if (noAck) {
-      qs.getNoAck++;
-      cs.getNoAck++;
-    } else {
-      qs.get++;
-      cs.get++;
-    }
-    if (entry.redelivered) {
-      qs.redeliver++;
-      cs.redeliver++;
-    }
+    countGet(queue.stats, this.#stats, noAck, entry.redelivered);
     if (noAck) queue.ack(entry);
     else {
       this.#unacked.set(tag, { tag, queue, entry, consumer: null, at: Date.now() });
