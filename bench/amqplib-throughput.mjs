@@ -32,7 +32,7 @@ let url = o.url;
 if (!url) {
   const { Warren } = await import('../dist/src/index.js');
   dir = mkdtempSync(join(tmpdir(), 'warren-bench-'));
-  warren = await Warren.start({ amqpPort: 0, managementPort: 0, host: '127.0.0.1', dataDir: dir });
+  warren = await Warren.start({ amqpPort: 0, managementPort: 0, metricsPort: 0, host: '127.0.0.1', dataDir: dir });
   url = `amqp://guest:guest@127.0.0.1:${warren.amqpPort}`;
 }
 

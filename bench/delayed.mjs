@@ -52,7 +52,7 @@ else await main();
 /** The broker, reporting its memory when asked. */
 async function brokerChild() {
   const { Warren } = await import(new URL('../dist/src/index.js', import.meta.url).href);
-  const warren = await Warren.start({ amqpPort: Number(o['amqp-port']), managementPort: 0, host: '127.0.0.1', dataDir: o['data-dir'] });
+  const warren = await Warren.start({ amqpPort: Number(o['amqp-port']), managementPort: 0, metricsPort: 0, host: '127.0.0.1', dataDir: o['data-dir'] });
   process.on('message', async (msg) => {
     if (msg === 'memory') {
       global.gc?.();

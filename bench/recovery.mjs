@@ -66,7 +66,7 @@ function start() {
       readyDone();
     });
   } else {
-    warren = spawn(process.execPath, [o.warren, 'start', '--amqp-port', o['amqp-port'], '--management-port', '0', '--data-dir', o['data-dir'], '--log-level', 'info'],
+    warren = spawn(process.execPath, [o.warren, 'start', '--amqp-port', o['amqp-port'], '--management-port', '0', '--metrics-port', '0', '--data-dir', o['data-dir'], '--log-level', 'info'],
       { stdio: ['ignore', 'pipe', 'pipe'] });
     warren.exited = new Promise((r) => warren.once('exit', r));
     createInterface({ input: warren.stdout }).on('line', (line) => {

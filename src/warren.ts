@@ -3,9 +3,12 @@ import { hostname, totalmem } from 'node:os';
 import { resolve } from 'node:path';
 import { Broker } from './core/broker.js';
 import { ResourceAlarms } from './core/resource-alarms.js';
+import { SAMPLER_DEFAULTS, StatsSampler } from './core/stats/sampler.js';
+import { MetricsServer } from './metrics/metrics-server.js';
 import { STORE_DEFAULTS } from './store/message-store.js';
 import { createLogger } from './log.js';
 import { CoreAccessDirectory } from './http/access-directory.js';
+import { CoreMessageStats } from './http/message-stats.js';
 import { ManagementServer } from './http/management-server.js';
 import { AmqpServer } from './protocol/amqp/amqp-server.js';
 import { AmqpConnectionRegistry } from './protocol/amqp/connection-info.js';
@@ -19,8 +22,10 @@ export interface WarrenOptions {
   host?: string;
   /** Management HTTP API port; 0 picks a free one (tests). Default 15672. */
   managementPort?: number;
-  /** Prometheus metrics port. Default 15692. */
+  /** Prometheus metrics port (GET /metrics); 0 picks a free one (tests). Default 15692. */
   metricsPort?: number;
+  /** How often message rates are sampled, ms (RabbitMQ's collect_statistics_interval). Default 5000. */
+  statsIntervalMs?: number;
   /** Where durable state lives. Default ./data. */
   dataDir?: string;
   /** Heartbeat proposed to clients, seconds (0 disables). Default 60, as RabbitMQ. */
@@ -60,6 +65,7 @@ export const DEFAULTS = {
   diskFreeLimit: 50_000_000,
   alarmIntervalMs: 1000,
   consumerTimeout: 1_800_000,
+  statsIntervalMs: SAMPLER_DEFAULTS.intervalMs,
 } as const;
 
 /**
@@ -74,18 +80,26 @@ export class Warren {
   readonly amqpPort: number;
   /** The port the management HTTP API listens on (the bound one when 0 was asked for). */
   readonly managementPort: number;
+  /** The port the Prometheus endpoint is bound to (the chosen one when metricsPort was 0). */
+  readonly metricsPort: number;
+  /** Samples message counters for rates (`*_details.rate`); broker.stats reads them. */
+  readonly sampler: StatsSampler;
   readonly options: Required<Omit<WarrenOptions, 'host'>> & { host: string | undefined };
   readonly #amqp: AmqpServer;
   readonly #management: ManagementServer;
+  readonly #metrics: MetricsServer;
   #stopping: Promise<void> | undefined;
 
-  private constructor(broker: Broker, amqp: AmqpServer, management: ManagementServer, ports: { amqp: number; management: number },
-    options: Warren['options']) {
+  private constructor(broker: Broker, servers: { amqp: AmqpServer; management: ManagementServer; metrics: MetricsServer },
+    ports: { amqp: number; management: number; metrics: number }, sampler: StatsSampler, options: Warren['options']) {
     this.broker = broker;
-    this.#amqp = amqp;
-    this.#management = management;
+    this.#amqp = servers.amqp;
+    this.#management = servers.management;
+    this.#metrics = servers.metrics;
     this.amqpPort = ports.amqp;
     this.managementPort = ports.management;
+    this.metricsPort = ports.metrics;
+    this.sampler = sampler;
     this.options = options;
   }
 
@@ -108,6 +122,7 @@ export class Warren {
       queueMemoryBytes: opts.queueMemoryBytes ?? STORE_DEFAULTS.queueMemoryBytes,
       pagingThreshold: 0,
       consumerTimeout: opts.consumerTimeout ?? DEFAULTS.consumerTimeout,
+      statsIntervalMs: opts.statsIntervalMs ?? DEFAULTS.statsIntervalMs,
     };
     const watermark = options.memoryHighWatermark <= 1
       ? Math.floor(options.memoryHighWatermark * machineMemory()) : options.memoryHighWatermark;
@@ -125,7 +140,7 @@ export class Warren {
       frameMax: options.frameMax, channelMax: options.channelMax, heartbeat: options.heartbeat, handshakeTimeout: 10_000,
       consumerTimeout: options.consumerTimeout,
     });
-    const ports = { amqp: 0, management: 0 };
+    const ports = { amqp: 0, management: 0, metrics: 0 };
     const management = new ManagementServer({
       broker,
       connections: new AmqpConnectionRegistry(amqp.connections),
@@ -136,19 +151,23 @@ export class Warren {
       ],
       node: nodeName(),
       startedAt: Date.now(),
-      messageStats: undefined,
+      messageStats: new CoreMessageStats(broker.stats),
     });
+    const metrics = new MetricsServer(broker);
     try {
       ports.amqp = await amqp.listen(options.amqpPort, options.host);
       ports.management = await management.listen(options.managementPort, options.host);
+      ports.metrics = await metrics.listen(options.metricsPort, options.host);
     } catch (err) {
-      await management.close();
+      await Promise.all([management.close(), metrics.close()]);
       await amqp.close('start-up failed');
       await broker.close();
       throw err;
     }
     broker.alarms.start();
-    return new Warren(broker, amqp, management, ports, options);
+    const sampler = new StatsSampler(broker.stats, broker.vhosts, { intervalMs: options.statsIntervalMs });
+    sampler.start();
+    return new Warren(broker, { amqp, management, metrics }, ports, sampler, options);
   }
 
   get connectionCount(): number {
@@ -158,7 +177,8 @@ export class Warren {
   /** Closes every client connection with 320 CONNECTION_FORCED and stops listening. */
   stop(reason = 'shutdown'): Promise<void> {
     this.broker.alarms?.stop();
-    this.#stopping ??= Promise.all([this.#management.close(), this.#amqp.close(reason)])
+    this.sampler.stop();
+    this.#stopping ??= Promise.all([this.#management.close(), this.#metrics.close(), this.#amqp.close(reason)])
       .then(() => this.broker.close()).then(() => log.debug('stopped'));
     return this.#stopping;
   }

@@ -21,7 +21,8 @@ function tempDir(): string {
 interface Run { child: ChildProcess; stdout: string; stderr: string; exited: Promise<number | null> }
 
 function run(args: string[], env: NodeJS.ProcessEnv = {}): Run {
-  const child = spawn(process.execPath, [MAIN, ...args], { env: { ...process.env, WARREN_LOG_LEVEL: 'warn', ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+  // WARREN_METRICS_PORT=0: the default Prometheus port may be taken (tests run in parallel).
+  const child = spawn(process.execPath, [MAIN, ...args], { env: { ...process.env, WARREN_LOG_LEVEL: 'warn', WARREN_METRICS_PORT: '0', ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
   const r: Run = { child, stdout: '', stderr: '', exited: new Promise((resolve) => child.on('exit', (code) => resolve(code))) };
   child.stdout!.on('data', (d) => (r.stdout += d));
   child.stderr!.on('data', (d) => (r.stderr += d));
@@ -87,6 +88,21 @@ describe('warren command', () => {
       assert.notEqual(code, 0);
       assert.equal(r.stderr.trim().split('\n').length, 1, r.stderr);
       assert.match(r.stderr, new RegExp(`AMQP port 127\\.0\\.0\\.1:${port} is already in use`));
+    } finally {
+      blocker.close();
+    }
+  });
+
+  test('a metrics port already in use stops start-up with a one-line error naming it', async () => {
+    const blocker = createServer();
+    await new Promise<void>((res) => blocker.listen(0, '127.0.0.1', () => res()));
+    const port = (blocker.address() as { port: number }).port;
+    try {
+      const r = run(['start', '--amqp-port', '0', '--metrics-port', String(port), '--host', '127.0.0.1', '--data-dir', tempDir()]);
+      const code = await r.exited;
+      assert.notEqual(code, 0);
+      assert.equal(r.stderr.trim().split('\n').length, 1, r.stderr);
+      assert.match(r.stderr, new RegExp(`metrics port 127\\.0\\.0\\.1:${port} is already in use`));
     } finally {
       blocker.close();
     }

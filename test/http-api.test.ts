@@ -39,7 +39,7 @@ describe('overview and nodes', () => {
     const amqp = r.body.listeners.find((l: { protocol: string }) => l.protocol === 'amqp');
     assert.equal(amqp.port, tb.port);
     assert.ok(r.body.listeners.some((l: { protocol: string; port: number }) => l.protocol === 'http' && l.port === tb.warren.managementPort));
-    assert.equal(r.body.message_stats, undefined, 'no invented statistics');
+    assert.equal(r.body.message_stats.publish, r.body.message_stats.publish_in, 'publish is what publishers sent');
     await api('DELETE', `/api/queues/%2F/${q}`);
   });
 
@@ -251,5 +251,34 @@ describe('queues', () => {
       assert.deepEqual([r.body.messages, r.body.messages_ready, r.body.messages_unacknowledged], [3, 1, 2]);
     });
     await api('DELETE', `/api/queues/%2F/${q}`);
+  });
+});
+
+describe('message statistics', () => {
+  test('queues, vhosts and the overview carry message_stats with counts and rates', async () => {
+    const q = qname('stats');
+    await withConn(async (conn) => {
+      const ch = await channel(conn);
+      await ch.assertQueue(q, { durable: false });
+      for (let i = 0; i < 5; i++) ch.sendToQueue(q, Buffer.from(`m${i}`));
+      await ch.checkQueue(q);
+      for (let i = 0; i < 3; i++) {
+        const m = await ch.get(q, { noAck: false });
+        assert.ok(m);
+        ch.ack(m);
+      }
+      await ch.checkQueue(q);
+      const queue = (await api('GET', `/api/queues/%2F/${q}`)).body;
+      assert.equal(queue.message_stats.publish, 5);
+      assert.equal(queue.message_stats.get, 3);
+      assert.equal(queue.message_stats.ack, 3);
+      assert.equal(typeof queue.message_stats.publish_details.rate, 'number');
+      const overview = (await api('GET', '/api/overview')).body;
+      assert.equal(overview.rates_mode, 'basic');
+      assert.ok(overview.message_stats.publish >= 5, 'publishers sent at least these 5');
+      const vhost = (await api('GET', '/api/vhosts/%2F')).body;
+      assert.ok(vhost.message_stats.publish >= 5);
+      await ch.deleteQueue(q);
+    });
   });
 });

@@ -27,7 +27,7 @@ import type { AmqpError } from './helpers/amqp-client.js';
 const BODY = 16 * 1024;
 /** The body index of the message a refused tx.commit leaves behind. */
 const TX_INDEX = 999_999;
-const OPTIONS: WarrenOptions = { amqpPort: 0, managementPort: 0, host: '127.0.0.1', diskFreeLimit: 0, segmentBytes: 64 * 1024 };
+const OPTIONS: WarrenOptions = { amqpPort: 0, managementPort: 0, metricsPort: 0, host: '127.0.0.1', diskFreeLimit: 0, segmentBytes: 64 * 1024 };
 
 const mounts: string[] = [];
 const brokers: Warren[] = [];

@@ -25,9 +25,9 @@ async function start(argv: string[]): Promise<void> {
   process.on('SIGINT', () => shutdown('SIGINT'));
   warren = await Warren.start(config);
   const o = warren.options;
-  // The one line that says the broker is ready (metrics come with the rest of the operations work).
+  // The one line that says the broker is ready.
   const host = o.host ?? '0.0.0.0';
-  process.stdout.write(`Warren ready: AMQP on ${host}:${warren.amqpPort}, management API on http://${host}:${warren.managementPort}/api/, data in ${o.dataDir} (metrics port ${o.metricsPort} reserved)\n`);
+  process.stdout.write(`Warren ready: AMQP on ${host}:${warren.amqpPort}, management API on http://${host}:${warren.managementPort}/api/, Prometheus metrics on port ${warren.metricsPort}, data in ${o.dataDir}\n`);
 }
 
 async function main(): Promise<void> {

@@ -18,6 +18,7 @@ import { PermissionStore } from './auth/permissions.js';
 import { addGuest, collectAccess, restoreAccess } from './auth/access-definitions.js';
 import type { User, UserInput } from './users.js';
 import { parseTags, UserRegistry } from './users.js';
+import { BrokerStats } from './stats/broker-stats.js';
 import type { VhostHost } from './vhost.js';
 import { VirtualHost } from './vhost.js';
 import type { FieldTable } from '../protocol/amqp/codec/field-table.js';
@@ -54,6 +55,8 @@ export class Broker implements VhostHost {
   readonly permissions = new PermissionStore();
   readonly #forceCloseListeners: ((target: ForceClose) => void)[] = [];
   readonly messages: MessageStore;
+  /** Message statistics and the registry of live connections (core/stats/). */
+  readonly stats = new BrokerStats(this.vhosts);
   /** Memory and disk alarms (set by whoever runs the broker; absent in bare unit tests). */
   alarms: ResourceAlarms | undefined;
   readonly #definitions: DefinitionsStore;

@@ -22,6 +22,7 @@ import { Message } from './message.js';
 import { ccAndBccKeys, withoutBcc } from './sender-selected.js';
 import type { DedupJournal } from './queue/deduplication.js';
 import { Deduplicator, parseDeduplicationArgs } from './queue/deduplication.js';
+import { VhostStats } from './stats/counters.js';
 import { ACCESS_REFUSED, COMMAND_INVALID, NOT_FOUND, PRECONDITION_FAILED, RESOURCE_LOCKED } from './reply-codes.js';
 
 /** What a vhost needs from its broker: stores for new queues (and delayed exchanges), and a note when durable topology changed. */
@@ -58,6 +59,8 @@ export class VirtualHost implements QueueEvents, DelayedExchangeHost {
   description = '';
   tags: string[] = [];
   defaultQueueType: string | undefined;
+  /** Publisher-side counters and deleted queues' counters (core/stats/counters.ts). */
+  readonly stats = new VhostStats();
   readonly #policies = new PolicySet();
   readonly #host: VhostHost;
   #stopped = false;
@@ -203,6 +206,7 @@ export class VirtualHost implements QueueEvents, DelayedExchangeHost {
     const policy = this.#policies.match(QUEUE_TARGET, name);
     if (policy) q.applyPolicy(policy);
     this.queues.set(name, q);
+    this.stats.queuesCreated++;
     if (q.durable && !q.exclusive) this.#host.definitionsChanged();
     return q;
   }
@@ -224,6 +228,7 @@ export class VirtualHost implements QueueEvents, DelayedExchangeHost {
   removeQueue(q: Queue): number {
     if (this.queues.get(q.name) !== q) return 0;
     this.queues.delete(q.name);
+    this.stats.queueDeleted(q.stats);
     for (const b of [...q.inbound]) {
       b.source.removeBinding(b);
       this.#maybeAutoDeleteExchange(b.source);

@@ -60,7 +60,7 @@ process.on('exit', killAllBrokers);
 export async function startBroker(dataDir: string, timeoutMs = 20_000): Promise<BrokerProcess> {
   const started = performance.now();
   const child = spawn(process.execPath, [
-    BROKER_MAIN, 'start', '--amqp-port', '0', '--management-port', '0', '--host', '127.0.0.1', '--data-dir', dataDir, '--log-level', 'warn',
+    BROKER_MAIN, 'start', '--amqp-port', '0', '--management-port', '0', '--metrics-port', '0', '--host', '127.0.0.1', '--data-dir', dataDir, '--log-level', 'warn',
   ], { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, WARREN_LOG_LEVEL: 'warn' } });
   liveChildren.add(child);
   let stdout = '';

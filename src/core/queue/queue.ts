@@ -14,6 +14,7 @@ import { ExpiryTimer, messageExpiresAt } from './expiry-timer.js';
 import type { QueueSettings } from './queue-arguments.js';
 import { queueSettings } from './queue-arguments.js';
 import type { Deduplicator } from './deduplication.js';
+import { QueueStats } from '../stats/counters.js';
 
 export interface QueueOptions {
   durable: boolean;
@@ -63,6 +64,8 @@ export class Queue {
   policy: Policy | undefined = undefined;
   /** Set by the vhost at declare when x-message-deduplication is on. */
   deduplicator: Deduplicator | null = null;
+  /** Message statistics: `publish` counted here, deliveries and acks by the front-end (core/stats/counters.ts). */
+  readonly stats = new QueueStats();
   readonly #events: QueueEvents;
   #draining = false;
   #hadConsumer = false;
@@ -134,6 +137,7 @@ export class Queue {
     // A duplicate is not enqueued, yet accepted (its publisher gets an ack): the queue has it already.
     if (this.deduplicator !== null && !this.deduplicator.admit(message)) return true;
     this.store.push(message);
+    this.stats.publish++;
     if (s.messageTtl !== undefined || message.ttl >= 0) {
       this.#mayExpire = true;
       this.#expiry.schedule(messageExpiresAt(message, s.messageTtl));

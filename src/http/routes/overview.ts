@@ -42,7 +42,7 @@ export function overviewRoutes(app: Hono<ApiEnv>, ctx: ApiContext): void {
       rabbitmq_version: API_COMPAT_VERSION,
       product_name: 'Warren',
       product_version: VERSION,
-      rates_mode: 'none',
+      rates_mode: ctx.messageStats ? 'basic' : 'none',
       cluster_name: ctx.node,
       node: ctx.node,
       exchange_types: EXCHANGE_TYPES.map(([name, description]) => ({ name, description, enabled: true })),
@@ -86,7 +86,7 @@ function nodeJson(ctx: ApiContext): { [key: string]: Json } {
     os_pid: String(process.pid),
     processors: availableParallelism(),
     uptime: Date.now() - ctx.startedAt,
-    rates_mode: 'none',
+    rates_mode: ctx.messageStats ? 'basic' : 'none',
     // The alarm's own measure (heap in use plus buffers), so mem_used and mem_alarm agree.
     mem_used: alarms?.memoryUsed || mem.heapUsed + mem.external,
     mem_limit: alarms?.options.memoryHighWatermark ?? 0,

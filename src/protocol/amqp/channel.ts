@@ -4,6 +4,7 @@ import { BrokerError } from '../../core/broker-error.js';
 import type { Exchange } from '../../core/exchange/exchange.js';
 import type { Message } from '../../core/message.js';
 import type { Queue } from '../../core/queue/queue.js';
+import type { ChannelStats } from '../../core/stats/counters.js';
 import type { VirtualHost } from '../../core/vhost.js';
 import { AmqpError, fitReplyText } from './amqp-error.js';
 import { FRAME_BODY, FRAME_HEADER, FRAME_METHOD } from './codec/frame-types.js';
@@ -49,6 +50,8 @@ export class Channel implements DeliveryChannel, ReplyTarget, ConfirmTarget, Com
   readonly consumers = new Map<string, ChannelConsumer>();
   /** The last queue declared on this channel, used where a method names queue "" (§1.7.2.x). */
   lastQueue = '';
+  /** Message statistics: plain counters, incremented inline (core/stats/counters.ts). */
+  readonly stats: ChannelStats;
   #state: 'open' | 'closing' | 'closed' = 'open';
   #methodId = 0;
   readonly #content = new ContentAssembly();
@@ -66,6 +69,7 @@ export class Channel implements DeliveryChannel, ReplyTarget, ConfirmTarget, Com
     this.id = id;
     this.vhost = conn.vhost!;
     this.access = conn.access!;
+    this.stats = conn.broker.stats.channelOpened(conn.stats); // before Deliveries, which counts on it
     this.deliveries = new Deliveries(this, conn.limits.consumerTimeout);
   }
 
@@ -220,16 +224,19 @@ export class Channel implements DeliveryChannel, ReplyTarget, ConfirmTarget, Com
   }
 
   #route(ex: Exchange, message: Message, mandatory: boolean): void {
+    // stats: received from a publisher, routable or not
+    const vs = this.vhost.stats;
+    this.stats.publish++;
+    vs.publishIn++;
+    if (this.#confirms !== undefined) vs.publishInConfirm++;
     if (ex === this.vhost.defaultExchange && message.routingKey.startsWith(REPLY_TO_PREFIX)) {
-      if (!deliverReply(this.vhost, message.routingKey, message) && mandatory) this.#return(message);
+      if (!deliverReply(this.vhost, message.routingKey, message)) this.#unroutable(message, mandatory);
       return;
     }
     try {
       this.vhost.route(ex, message, routed);
-      if (routed.size === 0) {
-        if (mandatory) this.#return(message);
-        return;
-      }
+      if (routed.size === 0) return this.#unroutable(message, mandatory);
+      vs.routed += routed.size;
       let refused = false;
       for (const q of routed) if (!q.enqueue(message)) refused = true;
       // A queue at its length limit with x-overflow reject-publish(-dlx): the publisher gets a nack.
@@ -240,8 +247,26 @@ export class Channel implements DeliveryChannel, ReplyTarget, ConfirmTarget, Com
     }
   }
 
+  /** Mandatory: basic.return; otherwise dropped (RabbitMQ counts both). */
+  #unroutable(message: Message, mandatory: boolean): void {
+    if (mandatory) {
+      this.stats.returnUnroutable++;
+      this.vhost.stats.returnUnroutable++;
+      this.#return(message);
+    } else {
+      this.stats.dropUnroutable++;
+      this.vhost.stats.dropUnroutable++;
+    }
+  }
+
   #return(message: Message): void {
     this.conn.outbox.writeReturn(this.id, NO_ROUTE, 'NO_ROUTE', message.exchange, message.routingKey, message.rawProperties, message.body);
+  }
+
+  /** basic.ack confirms went out for `count` publishes (stats). */
+  confirmsSent(count: number): void {
+    this.stats.confirm += count;
+    this.vhost.stats.confirm += count;
   }
 
   /** Every confirm owed went out: a close that waited for them can go on. */
@@ -419,6 +444,7 @@ export class Channel implements DeliveryChannel, ReplyTarget, ConfirmTarget, Com
   /** Gives back everything the channel holds: consumers cancelled, unacked messages requeued. */
   release(): void {
     if (this.#state === 'closed') return;
+    this.conn.broker.stats.channelClosed(this.conn.stats, this.stats);
     // Publishes routed before the close are confirmed before it (else a retrying publisher duplicates them).
     this.#confirms?.flush();
     if (this.#state === 'open') this.#state = 'closing';

@@ -3,6 +3,7 @@ import type { VhostAccess } from '../../core/auth/access.js';
 import { vhostAccessRefused } from '../../core/auth/access.js';
 import type { Broker } from '../../core/broker.js';
 import { BrokerError } from '../../core/broker-error.js';
+import type { ConnectionStats } from '../../core/stats/counters.js';
 import type { VirtualHost } from '../../core/vhost.js';
 import { createLogger } from '../../log.js';
 import { AmqpError, fitReplyText } from './amqp-error.js';
@@ -62,6 +63,8 @@ export class AmqpConnection implements FrameHandler {
   readonly connectedAt = Date.now();
   authMechanism = '';
   readonly channels = new Map<number, Channel>();
+  /** Registered with the broker's stats while the socket lives (bytes are the socket's own counters). */
+  readonly stats: ConnectionStats;
   #state: State = 'header';
   readonly #reader: FrameReader;
   readonly limits: ConnectionLimits;
@@ -86,6 +89,7 @@ export class AmqpConnection implements FrameHandler {
     this.remote = `${socket.remoteAddress}:${socket.remotePort}`;
     this.fromLoopback = isLoopback(socket.remoteAddress);
     this.outbox = new Outbox(socket);
+    this.stats = broker.stats.connectionOpened(socket);
     this.#reader = new FrameReader(this, limits.frameMax);
     socket.setNoDelay(true);
     socket.on('data', (chunk: Buffer) => this.#onData(chunk));
@@ -401,6 +405,7 @@ export class AmqpConnection implements FrameHandler {
     clearInterval(this.#timer);
     this.#closeChannels();
     this.vhost?.removeQueuesOwnedBy(this);
+    this.broker.stats.connectionClosed(this.stats);
     this.#onClosed(this);
     log.debug('connection closed', { remote: this.remote });
   }

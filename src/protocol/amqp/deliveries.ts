@@ -2,6 +2,8 @@ import { BrokerError } from '../../core/broker-error.js';
 import type { Message } from '../../core/message.js';
 import type { Consumer } from '../../core/queue/consumer.js';
 import type { Queue } from '../../core/queue/queue.js';
+import type { ChannelStats } from '../../core/stats/counters.js';
+import { countDelivery, countGet } from '../../core/stats/counters.js';
 import type { QueueEntry } from '../../store/queue-store.js';
 import { NOT_IMPLEMENTED, PRECONDITION_FAILED } from './reply-codes.js';
 import { AckTimeout } from './ack-timeout.js';
@@ -15,6 +17,8 @@ export interface DeliveryChannel {
   consumerCancelledByServer(consumer: ChannelConsumer): void;
   /** A delivery stayed unacked past the consumer timeout: the channel closes with this error. */
   closeWithError(err: BrokerError): void;
+  /** The channel's counters: deliveries and acks are counted here, on it and on the queue. */
+  readonly stats: ChannelStats;
 }
 
 /** A message out for delivery on this channel, awaiting ack/nack/reject (`consumer` null for basic.get). */
@@ -77,9 +81,11 @@ export class Deliveries {
   consumerPrefetch = 0;
   channelPrefetch = 0;
   readonly #timeout: AckTimeout;
+  readonly #stats: ChannelStats;
 
   constructor(channel: DeliveryChannel, consumerTimeout: number) {
     this.channel = channel;
+    this.#stats = channel.stats;
     this.#timeout = new AckTimeout(this, consumerTimeout);
   }
 
@@ -106,6 +112,7 @@ export class Deliveries {
 
   deliver(c: ChannelConsumer, queue: Queue, entry: QueueEntry): void {
     const tag = ++this.#lastTag;
+    countDelivery(queue.stats, this.#stats, c.noAck, entry.redelivered);
     if (!c.noAck) {
       const at = Date.now();
       this.#unacked.set(tag, { tag, queue, entry, consumer: c, at });
@@ -118,6 +125,7 @@ export class Deliveries {
   /** basic.get: returns the delivery tag; tracks the entry unless no-ack. */
   trackGet(queue: Queue, entry: QueueEntry, noAck: boolean): number {
     const tag = ++this.#lastTag;
+    countGet(queue.stats, this.#stats, noAck, entry.redelivered);
     if (noAck) queue.ack(entry);
     else {
       const at = Date.now();
@@ -135,8 +143,14 @@ export class Deliveries {
   /** basic.ack (§1.8.3.13): multiple with tag 0 means every outstanding delivery. */
   ack(tag: number, multiple: boolean): void {
     // The single-tag case is the per-message hot path: settle it without building a list.
-    if (multiple) settleAll(this.take(tag, true), false, false);
-    else settleOne(this.#takeOne(tag), false, false);
+    if (multiple) {
+      const taken = this.take(tag, true);
+      this.#stats.ack += taken.length;
+      settleAll(taken, false, false);
+    } else {
+      settleOne(this.#takeOne(tag), false, false);
+      this.#stats.ack++;
+    }
   }
 
   /** basic.nack / basic.reject: requeue puts messages back at their position, redelivered. */
@@ -177,6 +191,7 @@ export class Deliveries {
 
   settleHeld(taken: Unacked[], rejected: boolean, requeue: boolean): void {
     this.#held -= taken.length;
+    if (!rejected) this.#stats.ack += taken.length;
     settleAll(taken, rejected, requeue);
   }
 
@@ -204,8 +219,10 @@ export class Deliveries {
 
 function settleOne(u: Unacked, rejected: boolean, requeue: boolean): void {
   if (u.consumer) u.consumer.unacked--;
-  if (!rejected) u.queue.ack(u.entry);
-  else if (requeue) u.queue.requeue(u.entry);
+  if (!rejected) {
+    u.queue.stats.ack++;
+    u.queue.ack(u.entry);
+  } else if (requeue) u.queue.requeue(u.entry);
   else u.queue.reject(u.entry);
 }
 

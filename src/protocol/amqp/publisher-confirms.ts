@@ -9,6 +9,8 @@ export interface ConfirmTarget {
   readonly outbox: Outbox;
   /** Every confirm owed so far went out (a deferred channel.close may proceed). */
   confirmsSettled(): void;
+  /** basic.ack went out for `count` publishes (statistics). */
+  confirmsSent(count: number): void;
 }
 
 /**
@@ -117,11 +119,14 @@ export class PublisherConfirms implements CommitWaiter {
   }
 
   #sendUpTo(id: typeof M.BASIC_ACK | typeof M.BASIC_NACK, upTo: number): void {
-    const multiple = upTo - this.#confirmed > 1;
+    const count = upTo - this.#confirmed;
+    const multiple = count > 1;
     this.#confirmed = upTo;
     if (!this.#target.open) return;
-    if (id === M.BASIC_ACK) this.#target.outbox.writeMethod(this.#target.id, { id, deliveryTag: upTo, multiple });
-    else this.#target.outbox.writeMethod(this.#target.id, { id, deliveryTag: upTo, multiple, requeue: false });
+    if (id === M.BASIC_ACK) {
+      this.#target.confirmsSent(count);
+      this.#target.outbox.writeMethod(this.#target.id, { id, deliveryTag: upTo, multiple });
+    } else this.#target.outbox.writeMethod(this.#target.id, { id, deliveryTag: upTo, multiple, requeue: false });
   }
 }
 
