@@ -1,5 +1,7 @@
 import type { BasicProperties } from '../protocol/amqp/codec/properties.js';
-import { decodeProperties, F_EXPIRATION, F_HEADERS, hasPropertyFlag, readDeliveryMode, readExpiration } from '../protocol/amqp/codec/properties.js';
+import {
+  decodeProperties, F_CONTENT_ENCODING, F_CONTENT_TYPE, F_EXPIRATION, F_HEADERS, hasPropertyFlag, readDeliveryMode, readExpiration,
+} from '../protocol/amqp/codec/properties.js';
 import type { FieldTable } from '../protocol/amqp/codec/field-table.js';
 
 /**
@@ -62,7 +64,14 @@ export class Message {
    */
   get mayHaveCcOrBcc(): boolean {
     const raw = this.rawProperties;
-    return hasPropertyFlag(raw, F_HEADERS) && (raw.indexOf(CC_KEY) >= 0 || raw.indexOf(BCC_KEY) >= 0);
+    if (!hasPropertyFlag(raw, F_HEADERS)) return false;
+    // An empty table (amqplib sends one with every message) when headers come first in the list.
+    if (!hasPropertyFlag(raw, F_CONTENT_TYPE | F_CONTENT_ENCODING) && raw.length >= 6 && raw.readUInt32BE(2) === 0) return false;
+    // One scan for "CC": a key is it when preceded by its length (2), or by "B" and length 3.
+    for (let i = raw.indexOf(CC_BYTES, 2); i >= 0; i = raw.indexOf(CC_BYTES, i + 1)) {
+      if (raw[i - 1] === 2 || (raw[i - 1] === 0x42 && raw[i - 2] === 3)) return true;
+    }
+    return false;
   }
 
   /** The decoded basic properties (decoded once, on first use). Treat as read-only. */
@@ -83,8 +92,7 @@ export class Message {
   }
 }
 
-const CC_KEY = Buffer.from('\u0002CC', 'latin1');
-const BCC_KEY = Buffer.from('\u0003BCC', 'latin1');
+const CC_BYTES = Buffer.from('CC', 'latin1');
 
 /** The largest TTL RabbitMQ accepts (ten years, in ms). */
 export const MAX_TTL_MS = 315_360_000_000;

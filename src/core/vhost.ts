@@ -19,7 +19,7 @@ import type { DeathReason } from './queue/dead-letter.js';
 import { deadLetteredMessage, isDeathCycle } from './queue/dead-letter.js';
 import { integerArg, typeName, validateQueueArguments } from './queue/queue-arguments.js';
 import { Message } from './message.js';
-import { ccAndBccKeys, withoutBcc } from './sender-selected.js';
+import { Router } from './router.js';
 import type { DedupJournal } from './queue/deduplication.js';
 import { Deduplicator, parseDeduplicationArgs } from './queue/deduplication.js';
 import { VhostStats } from './stats/counters.js';
@@ -65,13 +65,13 @@ export class VirtualHost implements QueueEvents, DelayedExchangeHost {
   readonly #host: VhostHost;
   #stopped = false;
   // Scratch space reused by every route() call: no allocation per publish.
-  readonly #destinations: Destination[] = [];
-  readonly #visited = new Set<Exchange>();
+  readonly #router: Router;
   readonly #dueQueues = new Set<Queue>();
 
   constructor(name: string, host: VhostHost) {
     this.name = name;
     this.#host = host;
+    this.#router = new Router(this.exchanges);
     this.defaultExchange = new DefaultExchange(name, this.queues);
     this.exchanges.set('', this.defaultExchange);
     for (const [exName, type] of PREDECLARED) {
@@ -371,54 +371,7 @@ export class VirtualHost implements QueueEvents, DelayedExchangeHost {
    * bindings once each (a cycle of exchanges cannot loop). `out` is a caller-owned scratch set.
    */
   route(exchange: Exchange, message: Message, out: Set<Queue>): void {
-    if (!message.mayHaveCcOrBcc) return this.#routeOnce(exchange, message, out, true);
-    // Sender-selected distribution: the CC and BCC header keys route like extra routing keys; the
-    // alternate exchange is for a message none of them routes.
-    const { keys, hasBcc } = ccAndBccKeys(message);
-    this.#routeOnce(exchange, message, out, false);
-    for (const key of keys) {
-      this.#routeOnce(exchange, new Message(message.exchange, key, message.rawProperties, message.body, message.timestamp), out, false);
-    }
-    if (out.size === 0) this.#routeOnce(exchange, message, out, true);
-    if (hasBcc) withoutBcc(message); // no consumer learns of the other recipients
-  }
-
-  /**
-   * One routing key through `exchange` and the exchanges bound to it. An exchange whose own
-   * bindings lead nowhere hands the message to its alternate exchange (when `alternates`), as
-   * RabbitMQ does; an exchange already visited is skipped, so cycles end.
-   */
-  #routeOnce(exchange: Exchange, message: Message, out: Set<Queue>, alternates: boolean): void {
-    const dests = this.#destinations;
-    dests.length = 0;
-    exchange.route(message, dests);
-    if (dests.length === 1 && dests[0]!.kind === 'queue') {
-      out.add(dests[0] as Queue);
-      return;
-    }
-    const visited = this.#visited;
-    visited.clear();
-    visited.add(exchange);
-    if (dests.length === 0 && alternates) this.#pushAlternate(exchange, dests);
-    for (let i = 0; i < dests.length; i++) {
-      const d = dests[i]!;
-      if (d.kind === 'queue') out.add(d);
-      else if (!visited.has(d)) {
-        visited.add(d);
-        const before = dests.length;
-        d.route(message, dests);
-        if (dests.length === before && alternates) this.#pushAlternate(d, dests);
-      }
-    }
-    dests.length = 0;
-  }
-
-  #pushAlternate(ex: Exchange, dests: Destination[]): void {
-    // The argument, or else the exchange's policy (Exchange.applyPolicy).
-    const name = ex.alternateExchange;
-    if (name === undefined) return;
-    const ae = this.exchanges.get(name);
-    if (ae && !this.#visited.has(ae)) dests.push(ae);
+    this.#router.route(exchange, message, out);
   }
 
   /**

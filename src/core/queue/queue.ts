@@ -71,6 +71,8 @@ export class Queue {
   #hadConsumer = false;
   /** Fires when the head may have expired (message TTLs). */
   readonly #expiry: ExpiryTimer;
+  /** x-max-length or x-max-length-bytes is set (one test on the publish path). */
+  #limited = false;
   /** Some ready message may carry a TTL: the head is checked after deliveries. */
   #mayExpire = false;
   /** x-expires: deletes the queue once unused for that long. */
@@ -117,6 +119,7 @@ export class Queue {
   }
 
   #settingsChanged(): void {
+    this.#limited = this.settings.maxLength !== undefined || this.settings.maxLengthBytes !== undefined;
     this.consumerList.singleActive = this.settings.singleActiveConsumer;
     if (this.settings.messageTtl !== undefined) this.#mayExpire = true;
     this.#enforceLengthLimit();
@@ -130,7 +133,7 @@ export class Queue {
    */
   enqueue(message: Message): boolean {
     const s = this.settings;
-    if ((s.maxLength !== undefined || s.maxLengthBytes !== undefined) && s.overflow !== 'drop-head' && this.#isFullFor(message)) {
+    if (this.#limited && s.overflow !== 'drop-head' && this.#isFullFor(message)) {
       if (s.overflow === 'reject-publish-dlx') this.#deadLetter(message, 'maxlen');
       return false;
     }
@@ -150,7 +153,7 @@ export class Queue {
       this.drain();
       this.#arriving = null;
     }
-    if (s.maxLength !== undefined || s.maxLengthBytes !== undefined) this.#enforceLengthLimit();
+    if (this.#limited) this.#enforceLengthLimit();
     return true;
   }
 
@@ -204,7 +207,7 @@ export class Queue {
       this.#expiry.schedule(expiresAt);
     }
     // A requeue can take the queue over its length limit: drop-head applies then too, as in RabbitMQ.
-    if (this.settings.maxLength !== undefined || this.settings.maxLengthBytes !== undefined) this.#enforceLengthLimit();
+    if (this.#limited) this.#enforceLengthLimit();
   }
 
   purge(): number {

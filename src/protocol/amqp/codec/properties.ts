@@ -32,8 +32,8 @@ export interface BasicProperties {
 }
 
 // Flag bits of the first flags word, most significant bit = first property.
-const F_CONTENT_TYPE = 0x8000;
-const F_CONTENT_ENCODING = 0x4000;
+export const F_CONTENT_TYPE = 0x8000;
+export const F_CONTENT_ENCODING = 0x4000;
 export const F_HEADERS = 0x2000;
 const F_DELIVERY_MODE = 0x1000;
 const F_PRIORITY = 0x0800;
