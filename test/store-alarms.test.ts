@@ -179,6 +179,13 @@ describe('memory alarm', () => {
       t.diagnostic(`blocked after ${sent} publishes of ${BIG} bytes (watermark ${WATERMARK})`);
 
       // Publishes sent from now on wait unread: the holder stops getting new messages, 'late' stays empty.
+      // (A few more big ones first: on a slow machine everything sent before 'blocked' may have been read.)
+      for (let i = 0; i < 3; i++) {
+        const body = Buffer.alloc(BIG, 0x61);
+        body.writeUInt32BE(sent, 0);
+        pubCh.sendToQueue(hold, body);
+        sent++;
+      }
       for (let i = 0; i < 20; i++) pubCh.sendToQueue(late, Buffer.from(`late-${i}`));
       const receivedWhileBlocked = await settled(() => received, 1500, 20_000);
       assert.ok(receivedWhileBlocked < sent, `some publishes wait unread (received ${receivedWhileBlocked} of ${sent})`);
