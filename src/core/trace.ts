@@ -17,6 +17,7 @@ import type { BasicProperties } from '../protocol/amqp/codec/properties.js';
 import { encodeProperties } from '../protocol/amqp/codec/properties.js';
 import { createLogger } from '../log.js';
 import { Message } from './message.js';
+import type { Exchange } from './exchange/exchange.js';
 import type { Queue } from './queue/queue.js';
 import type { VirtualHost } from './vhost.js';
 import { ccAndBccKeys, withBccRestored } from './sender-selected.js';
@@ -81,19 +82,21 @@ export class TraceSwitch {
 
 /** A message was published (after routing, once per publish). `routed`: the queues it reached. */
 export function tracePublish(vhost: VirtualHost, message: Message, routed: Iterable<Queue>, origin: TraceOrigin): void {
-  if (message.exchange === TRACE_EXCHANGE) return;
+  const ex = traceExchange(vhost);
+  if (!ex || message.exchange === TRACE_EXCHANGE) return;
   const queues: FieldValue[] = [];
   for (const q of routed) queues.push(q.name);
-  emit(vhost, 'publish.', message.exchange, message, {
+  emit(vhost, ex, 'publish.', message.exchange, message, {
     vhost: vhost.name, connection: origin.connection, channel: origin.channel, user: origin.user, routed_queues: queues,
   });
 }
 
 /** A message went out to a client (basic.deliver or basic.get-ok) from `queue`. */
 export function traceDeliver(vhost: VirtualHost, queue: string, message: Message, redelivered: boolean, origin: TraceOrigin): void {
+  const ex = traceExchange(vhost);
   // Copies themselves are never traced, wherever they are consumed: no loops, as in RabbitMQ.
-  if (message.exchange === TRACE_EXCHANGE) return;
-  emit(vhost, 'deliver.', queue, message, {
+  if (!ex || message.exchange === TRACE_EXCHANGE) return;
+  emit(vhost, ex, 'deliver.', queue, message, {
     redelivered: redelivered ? 1 : 0, vhost: vhost.name, connection: origin.connection, channel: origin.channel, user: origin.user,
   });
 }
@@ -105,9 +108,14 @@ export function traceDeliver(vhost: VirtualHost, queue: string, message: Message
  */
 let emitting = false;
 
-function emit(vhost: VirtualHost, prefix: string, name: string, message: Message, extra: FieldTable): void {
+/** The vhost's trace exchange when a copy made now could reach anyone. */
+function traceExchange(vhost: VirtualHost): Exchange | undefined {
   const ex = vhost.exchanges.get(TRACE_EXCHANGE);
-  if (!ex || emitting) return;
+  // Nothing bound: no copy is made (tracing on, nobody listening), and none while one is in flight.
+  return ex !== undefined && ex.bindingCount > 0 && !emitting ? ex : undefined;
+}
+
+function emit(vhost: VirtualHost, ex: Exchange, prefix: string, name: string, message: Message, extra: FieldTable): void {
   const routingKey = prefix + name;
   // An exchange or queue name of up to 255 bytes plus the prefix may not fit a shortstr routing key.
   if (Buffer.byteLength(routingKey) > 255) {
