@@ -410,5 +410,8 @@ function validArgumentsOnly(args: FieldTable): FieldTable {
 function vhostDefinition(v: VirtualHost): VhostDefinition {
   const metadata: NonNullable<VhostDefinition['metadata']> = { description: v.description, tags: v.tags };
   if (v.defaultQueueType !== undefined) metadata.default_queue_type = v.defaultQueueType;
-  return { name: v.name, description: v.description, tags: v.tags, tracing: v.trace.switchedOn, metadata };
+  const def: VhostDefinition = { name: v.name, description: v.description, tags: v.tags, metadata };
+  // Written only when on: the entry keeps RabbitMQ's definitions shape otherwise.
+  if (v.trace.switchedOn) def.tracing = true;
+  return def;
 }

@@ -6,7 +6,7 @@
  *
  * Format (version 1):
  *   { "format": "warren-definitions", "version": 1,
- *     "vhosts":    [{ "name": "/", "description", "tags": [], "tracing": false, "metadata": { "description", "tags", "default_queue_type" } }],
+ *     "vhosts":    [{ "name": "/", "description", "tags": [], "tracing": true (only when on), "metadata": { "description", "tags", "default_queue_type" } }],
  *     "users":     [{ "name", "password_hash": base64, "hashing_algorithm", "tags": [], "limits": {} }],
  *     "permissions":       [{ "user", "vhost", "configure", "write", "read" }],
  *     "topic_permissions": [{ "user", "vhost", "exchange", "write", "read" }],
