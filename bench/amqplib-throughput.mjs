@@ -6,6 +6,8 @@
 //   node bench/amqplib-throughput.mjs [--url amqp://guest:guest@127.0.0.1:5672] [--count 200000]
 //        [--size 16] [--confirm] [--ack] [--durable] [--persistent] [--max-priority 10 --priorities 10]
 // --max-priority declares the queue with x-max-priority; --priorities K publishes priorities 0..K-1 in turn.
+// --trace turns firehose tracing on for vhost '/' (in-process broker only): copies are made and
+// routed, to nowhere unless a queue is bound to amq.rabbitmq.trace (--trace-queue binds one, drained).
 // Without --url it starts an in-process Warren on a free port (build first: npm run build).
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -18,6 +20,7 @@ const { values: o } = parseArgs({ options: {
   confirm: { type: 'boolean', default: false }, ack: { type: 'boolean', default: false },
   durable: { type: 'boolean', default: false }, persistent: { type: 'boolean', default: false },
   'max-priority': { type: 'string' }, priorities: { type: 'string', default: '0' },
+  trace: { type: 'boolean', default: false }, 'trace-queue': { type: 'boolean', default: false },
 } });
 const priorities = Number(o.priorities);
 // One options object per priority, made up front: the publish loop allocates nothing for them.
@@ -34,6 +37,7 @@ if (!url) {
   dir = mkdtempSync(join(tmpdir(), 'warren-bench-'));
   warren = await Warren.start({ amqpPort: 0, managementPort: 0, metricsPort: 0, host: '127.0.0.1', dataDir: dir });
   url = `amqp://guest:guest@127.0.0.1:${warren.amqpPort}`;
+  if (o.trace) warren.broker.setTracing('/', true);
 }
 
 const pubConn = await amqp.connect(url);
@@ -45,6 +49,16 @@ await sub.assertQueue(queue, {
   autoDelete: true, durable: o.durable, ...(o['max-priority'] ? { maxPriority: Number(o['max-priority']) } : {}),
 });
 if (o.ack) await sub.prefetch(256);
+let traced = 0;
+let traceConn;
+if (o['trace-queue']) {
+  // A firehose consumer on its own connection, as an operator would run one.
+  traceConn = await amqp.connect(url);
+  const tch = await traceConn.createChannel();
+  const tq = (await tch.assertQueue('', { exclusive: true })).queue;
+  await tch.bindQueue(tq, 'amq.rabbitmq.trace', '#');
+  await tch.consume(tq, () => traced++, { noAck: true });
+}
 
 let received = 0;
 let resolveDone;
@@ -72,12 +86,13 @@ const end = process.hrtime.bigint();
 const secs = Number(end - start) / 1e9;
 console.log(JSON.stringify({
   count, size: body.length, confirm: o.confirm, ack: o.ack, durable: o.durable, persistent: o.persistent,
-  maxPriority: o['max-priority'] ? Number(o['max-priority']) : 0, priorities,
+  maxPriority: o['max-priority'] ? Number(o['max-priority']) : 0, priorities, trace: o.trace, traced,
   publish_rate: Math.round(count / (Number(published - start) / 1e9)),
   end_to_end_rate: Math.round(count / secs), seconds: Number(secs.toFixed(2)),
 }));
 await pubConn.close();
 await subConn.close();
+await traceConn?.close();
 if (warren) {
   await warren.stop();
   rmSync(dir, { recursive: true, force: true });

@@ -128,7 +128,7 @@ describe('vhost lifecycle', () => {
   test('a new vhost has the amq.* exchanges and works for a user with permissions', async () => {
     broker().addVhost('fresh');
     assert.deepEqual([...broker().getVhost('fresh')!.exchanges.keys()].sort(),
-      ['', 'amq.direct', 'amq.fanout', 'amq.headers', 'amq.match', 'amq.topic']);
+      ['', 'amq.direct', 'amq.fanout', 'amq.headers', 'amq.match', 'amq.rabbitmq.trace', 'amq.topic']);
     assert.throws(() => broker().addVhost('fresh'), /already exists/);
     broker().setPermissions('guest', 'fresh', ALL);
     const conn = await amqp.connect(url('guest', 'guest', 'fresh'));

@@ -40,6 +40,8 @@ export interface VhostInput {
   description?: string;
   tags?: readonly string[] | string;
   defaultQueueType?: string;
+  /** The firehose switch (core/trace.ts); absent: unchanged (off for a new vhost). */
+  tracing?: boolean;
 }
 
 /** Connections to close with 320 CONNECTION_FORCED: those of a deleted vhost or user. */
@@ -140,7 +142,13 @@ export class Broker implements VhostHost {
     if (input.description !== undefined) vhost.description = String(input.description);
     if (input.tags !== undefined) vhost.tags = parseTags(input.tags);
     if (input.defaultQueueType !== undefined) vhost.defaultQueueType = input.defaultQueueType;
+    if (input.tracing !== undefined) vhost.trace.set(input.tracing);
     return this.#changed(vhost);
+  }
+
+  /** Turns firehose tracing of a vhost on or off (404 when missing); kept in the definitions. */
+  setTracing(vhost: string, on: boolean): void {
+    this.#vhostOrThrow(vhost).setTracing(on);
   }
 
   /**
@@ -372,7 +380,7 @@ export class Broker implements VhostHost {
 
   #restoreVhost(v: VhostDefinition): void {
     this.putVhost(v.name, { description: v.description ?? v.metadata?.description,
-      tags: v.tags ?? v.metadata?.tags, defaultQueueType: v.metadata?.default_queue_type });
+      tags: v.tags ?? v.metadata?.tags, defaultQueueType: v.metadata?.default_queue_type, tracing: v.tracing === true });
   }
 
   /** A stored policy that no longer validates (a hand-edited file) is logged and skipped: the broker still starts. */
@@ -402,5 +410,8 @@ function validArgumentsOnly(args: FieldTable): FieldTable {
 function vhostDefinition(v: VirtualHost): VhostDefinition {
   const metadata: NonNullable<VhostDefinition['metadata']> = { description: v.description, tags: v.tags };
   if (v.defaultQueueType !== undefined) metadata.default_queue_type = v.defaultQueueType;
-  return { name: v.name, description: v.description, tags: v.tags, metadata };
+  const def: VhostDefinition = { name: v.name, description: v.description, tags: v.tags, metadata };
+  // Written only when on: the entry keeps RabbitMQ's definitions shape otherwise.
+  if (v.trace.switchedOn) def.tracing = true;
+  return def;
 }

@@ -20,6 +20,7 @@ import { deadLetteredMessage, isDeathCycle } from './queue/dead-letter.js';
 import { integerArg, typeName, validateQueueArguments } from './queue/queue-arguments.js';
 import { Message } from './message.js';
 import { Router } from './router.js';
+import { TRACE_EXCHANGE, TraceSwitch } from './trace.js';
 import type { DedupJournal } from './queue/deduplication.js';
 import { Deduplicator, parseDeduplicationArgs } from './queue/deduplication.js';
 import { VhostStats } from './stats/counters.js';
@@ -41,9 +42,10 @@ export type DeclareGuard = (name: string, isNew: boolean) => void;
 
 const log = createLogger('vhost');
 
-const PREDECLARED: [string, string][] = [
-  ['amq.direct', 'direct'], ['amq.fanout', 'fanout'], ['amq.topic', 'topic'],
-  ['amq.headers', 'headers'], ['amq.match', 'headers'],
+/** Every vhost's amq.* exchanges: name, type, internal (the firehose's is internal, as in RabbitMQ). */
+const PREDECLARED: [string, string, boolean][] = [
+  ['amq.direct', 'direct', false], ['amq.fanout', 'fanout', false], ['amq.topic', 'topic', false],
+  ['amq.headers', 'headers', false], ['amq.match', 'headers', false], [TRACE_EXCHANGE, 'topic', true],
 ];
 
 /**
@@ -59,6 +61,12 @@ export class VirtualHost implements QueueEvents, DelayedExchangeHost {
   description = '';
   tags: string[] = [];
   defaultQueueType: string | undefined;
+  /**
+   * Firehose tracing is on (core/trace.ts): the publish and deliver paths test this one field.
+   * Set only through `trace` (the operator's switch, or live trace streams).
+   */
+  tracing = false;
+  readonly trace = new TraceSwitch((on) => (this.tracing = on));
   /** Publisher-side counters and deleted queues' counters (core/stats/counters.ts). */
   readonly stats = new VhostStats();
   readonly #policies = new PolicySet();
@@ -74,8 +82,8 @@ export class VirtualHost implements QueueEvents, DelayedExchangeHost {
     this.#router = new Router(this.exchanges);
     this.defaultExchange = new DefaultExchange(name, this.queues);
     this.exchanges.set('', this.defaultExchange);
-    for (const [exName, type] of PREDECLARED) {
-      this.exchanges.set(exName, createExchange(type, name, exName, { durable: true, autoDelete: false, internal: false, arguments: {} }));
+    for (const [exName, type, internal] of PREDECLARED) {
+      this.exchanges.set(exName, createExchange(type, name, exName, { durable: true, autoDelete: false, internal, arguments: {} }));
     }
   }
 
@@ -294,6 +302,13 @@ export class VirtualHost implements QueueEvents, DelayedExchangeHost {
   #locked(q: Queue): BrokerError {
     return new BrokerError(RESOURCE_LOCKED,
       `cannot obtain exclusive access to locked queue '${q.name}' in vhost '${this.name}'. It could be originally declared on another connection or the exclusive property value does not match that of the original declaration.`);
+  }
+
+  /** The operator's tracing switch (management API, definitions): durable, unlike RabbitMQ's trace_on. */
+  setTracing(on: boolean): void {
+    if (this.trace.switchedOn === on) return;
+    this.trace.set(on);
+    this.#host.definitionsChanged();
   }
 
   // ---- policies ----

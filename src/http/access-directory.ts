@@ -39,7 +39,7 @@ export interface AccessDirectory {
   /** Whether `user` may use `vhost` (a management user sees and acts on objects of these vhosts only). */
   canAccessVhost(user: string, vhost: string): boolean;
   /** Creates a vhost or updates its metadata; false when it existed. */
-  putVhost(name: string, meta: { description?: string; tags?: string[] | string; defaultQueueType?: string }): boolean;
+  putVhost(name: string, meta: { description?: string; tags?: string[] | string; defaultQueueType?: string; tracing?: boolean }): boolean;
   deleteVhost(name: string): void;
   /** Creates or replaces a user (RabbitMQ's PUT /api/users/{name}); false when it existed. */
   putUser(name: string, input: { password?: string; passwordHash?: string; hashingAlgorithm?: string; tags?: string[] | string }): boolean;
@@ -93,7 +93,7 @@ export class CoreAccessDirectory implements AccessDirectory {
     return this.#broker.vhosts.has(vhost) && this.#broker.getPermissions(user, vhost) !== undefined;
   }
 
-  putVhost(name: string, meta: { description?: string; tags?: string[] | string; defaultQueueType?: string }): boolean {
+  putVhost(name: string, meta: { description?: string; tags?: string[] | string; defaultQueueType?: string; tracing?: boolean }): boolean {
     const existed = this.#broker.vhosts.has(name);
     this.#broker.putVhost(name, meta);
     return !existed;

@@ -14,12 +14,14 @@ import { overviewRoutes } from './routes/overview.js';
 import { policyRoutes } from './routes/policies.js';
 import { queueRoutes } from './routes/queues.js';
 import { userRoutes } from './routes/users.js';
+import { traceRoutes } from './routes/trace.js';
 import { vhostRoutes } from './routes/vhosts.js';
+import type { TraceStream } from './trace-stream.js';
 
 const log = createLogger('http');
 
 /** The management API as a Hono app (exported for tests that want to call it without a socket). */
-export function createManagementApp(ctx: ApiContext): Hono<ApiEnv> {
+export function createManagementApp(ctx: ApiContext, traces = new Set<TraceStream>()): Hono<ApiEnv> {
   const app = new Hono<ApiEnv>();
   app.onError((err, c) => {
     const e = toHttpError(err);
@@ -39,15 +41,18 @@ export function createManagementApp(ctx: ApiContext): Hono<ApiEnv> {
   policyRoutes(app, ctx);
   definitionRoutes(app, ctx);
   healthRoutes(app, ctx);
+  traceRoutes(app, ctx, traces);
   return app;
 }
 
 /** The management HTTP listener (design.md "Operations surface"). */
 export class ManagementServer {
   readonly #server: Server;
+  /** Live trace streams: they never end by themselves, so close() ends them. */
+  readonly #traces = new Set<TraceStream>();
 
   constructor(ctx: ApiContext) {
-    const app = createManagementApp(ctx);
+    const app = createManagementApp(ctx, this.#traces);
     // overrideGlobalObjects: false, so embedding Warren never swaps the host program's Request/Response.
     this.#server = createAdaptorServer({ fetch: app.fetch, overrideGlobalObjects: false }) as Server;
   }
@@ -73,6 +78,7 @@ export class ManagementServer {
   /** Stops listening and drops idle keep-alive connections, so shutdown does not wait for clients. */
   close(): Promise<void> {
     return new Promise((resolve) => {
+      for (const t of [...this.#traces]) t.close('server stopping');
       if (!this.#server.listening) return resolve();
       this.#server.close(() => resolve());
       this.#server.closeIdleConnections();

@@ -87,7 +87,7 @@ export function vhostJson(ctx: ApiContext, v: VirtualHost): Obj {
     tags: [],
     metadata: { description: '', tags: [] },
     default_queue_type: 'classic',
-    tracing: false,
+    tracing: v.trace.switchedOn,
     cluster_state: { [ctx.node]: 'running' },
     messages: ready + unacked,
     messages_ready: ready,

@@ -6,7 +6,7 @@
  *
  * Format (version 1):
  *   { "format": "warren-definitions", "version": 1,
- *     "vhosts":    [{ "name": "/", "description", "tags": [], "metadata": { "description", "tags", "default_queue_type" } }],
+ *     "vhosts":    [{ "name": "/", "description", "tags": [], "tracing": true (only when on), "metadata": { "description", "tags", "default_queue_type" } }],
  *     "users":     [{ "name", "password_hash": base64, "hashing_algorithm", "tags": [], "limits": {} }],
  *     "permissions":       [{ "user", "vhost", "configure", "write", "read" }],
  *     "topic_permissions": [{ "user", "vhost", "exchange", "write", "read" }],
@@ -46,6 +46,8 @@ export interface PolicyDefinition {
 /** A vhost as RabbitMQ's definitions have it (3.11+ repeat description and tags under metadata). */
 export interface VhostDefinition {
   name: string; description?: string; tags?: string[] | string;
+  /** The firehose switch (added later within version 1: absent is off). */
+  tracing?: boolean;
   metadata?: { description?: string; tags?: string[] | string; default_queue_type?: string };
 }
 export interface Definitions {

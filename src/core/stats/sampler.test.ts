@@ -86,7 +86,7 @@ describe('StatsSampler and BrokerStats', () => {
     const o = stats.overview();
     assert.equal(o.message_stats.publish, 16);
     assert.deepEqual(o.message_stats.publish_details, { rate: 3.2 });
-    assert.deepEqual(o.object_totals, { connections: 0, channels: 0, queues: 3, consumers: 0, exchanges: 12 });
+    assert.deepEqual(o.object_totals, { connections: 0, channels: 0, queues: 3, consumers: 0, exchanges: 14 }); // two vhosts, 7 predeclared exchanges each (amq.rabbitmq.trace included)
     assert.deepEqual(o.queue_totals, { messages: 16, messages_ready: 16, messages_unacknowledged: 0 });
     assert.equal(o.churn_rates.queue_created, 3);
   });

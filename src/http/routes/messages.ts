@@ -8,6 +8,8 @@ import type { Queue } from '../../core/queue/queue.js';
 import type { VirtualHost } from '../../core/vhost.js';
 import { BrokerError } from '../../core/broker-error.js';
 import { ACCESS_REFUSED } from '../../core/reply-codes.js';
+import type { TraceOrigin } from '../../core/trace.js';
+import { traceDeliver, tracePublish } from '../../core/trace.js';
 import { encodeProperties } from '../../protocol/amqp/codec/properties.js';
 import type { QueueEntry } from '../../store/queue-store.js';
 import type { CommitWaiter, GroupCommit } from '../../store/segment/group-commit.js';
@@ -47,9 +49,15 @@ export function publishFromJson(v: VirtualHost, ex: Exchange, body: Record<strin
   const targets = new Set<Queue>();
   const writes = commit.writes;
   v.route(ex, message, targets);
+  if (v.tracing) tracePublish(v, message, targets, httpOrigin(user));
   for (const q of targets) q.enqueue(message);
   const durable = commit.writes === writes ? Promise.resolve(true) : onDisk(commit, commit.epoch);
   return { routed: targets.size > 0, durable };
+}
+
+/** Publishes and gets over HTTP, as the firehose names them (RabbitMQ's come from an internal connection). */
+function httpOrigin(user: string): TraceOrigin {
+  return { user, connection: 'management API', channel: 0 };
 }
 
 /** Resolves when the group-commit round covering `epoch` has finished (as a confirm would wait). */
@@ -73,7 +81,7 @@ type AckMode = (typeof ACK_MODES)[number];
  * ones go back together after the last get (so one request sees distinct messages, as in
  * RabbitMQ), marked redelivered; reject_requeue_false dead-letters where the queue has a DLX.
  */
-export function getMessages(q: Queue, body: Record<string, unknown>): Json[] {
+export function getMessages(v: VirtualHost, q: Queue, body: Record<string, unknown>, user: string): Json[] {
   const count = body.count === undefined ? 1 : Number(body.count);
   if (!Number.isInteger(count) || count < 1) throw badRequest('count must be a positive integer');
   let mode = body.ackmode as AckMode | undefined;
@@ -93,6 +101,7 @@ export function getMessages(q: Queue, body: Record<string, unknown>): Json[] {
     const entry = q.get();
     if (!entry) break;
     taken.push({ entry, remaining: q.messageCount });
+    if (v.tracing) traceDeliver(v, q.name, entry.message, entry.redelivered, httpOrigin(user));
   }
   const out = taken.map(({ entry, remaining }) => messageJson(entry, remaining, encoding, truncate));
   const requeue = mode === 'ack_requeue_true' || mode === 'reject_requeue_true';

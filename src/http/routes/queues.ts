@@ -67,8 +67,9 @@ export function queueRoutes(app: Hono<ApiEnv>, ctx: ApiContext): void {
   });
 
   app.post('/api/queues/:vhost/:name/get', async (c) => {
-    const q = queueParam(c, writable(c));
-    return c.json(getMessages(q, await jsonBody(c)));
+    const v = writable(c);
+    const q = queueParam(c, v);
+    return c.json(getMessages(v, q, await jsonBody(c), c.get('principal').name));
   });
 
   app.get('/api/queues/:vhost/:name/bindings', (c) => {

@@ -1,10 +1,10 @@
 import type { Hono } from 'hono';
 import type { ApiContext, ApiEnv } from '../api-context.js';
-import { jsonBody, optionalString, vhostParam } from '../api-context.js';
+import { boolField, jsonBody, optionalString, vhostParam } from '../api-context.js';
 import { sendList } from '../list-query.js';
 import { vhostJson } from '../resources.js';
 
-/** Virtual hosts: list, show, create (administrator). */
+/** Virtual hosts: list, show, create or update (administrator; `tracing` switches the firehose). */
 export function vhostRoutes(app: Hono<ApiEnv>, ctx: ApiContext): void {
   app.get('/api/vhosts', (c) => {
     const p = c.get('principal');
@@ -25,6 +25,8 @@ export function vhostRoutes(app: Hono<ApiEnv>, ctx: ApiContext): void {
       description: optionalString(body, 'description'),
       tags: Array.isArray(body['tags']) ? body['tags'].map(String) : optionalString(body, 'tags'),
       defaultQueueType: optionalString(body, 'default_queue_type'),
+      // Firehose tracing (as RabbitMQ's field; absent: unchanged). Durable in Warren, unlike RabbitMQ.
+      tracing: body['tracing'] == null ? undefined : boolField(body, 'tracing', false),
     });
     return c.body(null, created ? 201 : 204);
   });

@@ -20,9 +20,11 @@ import { ChannelConsumer, Deliveries } from './deliveries.js';
 import type { ReplyTarget } from './direct-reply-to.js';
 import { deliverReply, REPLY_TO_PREFIX, REPLY_TO_QUEUE, ReplyConsumer } from './direct-reply-to.js';
 import { handleTopologyMethod } from './channel-topology.js';
+import { traceDelivered, tracePublished } from './tracing.js';
 import type { ConfirmTarget } from './publisher-confirms.js';
 import { PublisherConfirms } from './publisher-confirms.js';
 import type { CommitWaiter } from '../../store/segment/group-commit.js';
+import type { QueueEntry } from '../../store/queue-store.js';
 import type { Outbox } from './outbox.js';
 import {
   ACCESS_REFUSED, CHANNEL_ERROR, COMMAND_INVALID, FRAME_ERROR, NO_ROUTE, NOT_ALLOWED, NOT_FOUND, NOT_IMPLEMENTED,
@@ -230,11 +232,14 @@ export class Channel implements DeliveryChannel, ReplyTarget, ConfirmTarget, Com
     vs.publishIn++;
     if (this.#confirms !== undefined) vs.publishInConfirm++;
     if (ex === this.vhost.defaultExchange && message.routingKey.startsWith(REPLY_TO_PREFIX)) {
+      if (this.vhost.tracing) tracePublished(this, message, routed); // routed: empty (a reply goes to a channel)
       if (!deliverReply(this.vhost, message.routingKey, message)) this.#unroutable(message, mandatory);
       return;
     }
     try {
       this.vhost.route(ex, message, routed);
+      // Traced before the queues take it, so a trace shows the publish before its deliveries.
+      if (this.vhost.tracing) tracePublished(this, message, routed);
       if (routed.size === 0) return this.#unroutable(message, mandatory);
       vs.routed += routed.size;
       let refused = false;
@@ -384,6 +389,7 @@ export class Channel implements DeliveryChannel, ReplyTarget, ConfirmTarget, Com
     const msg = entry.message;
     this.conn.outbox.writeGetOk(this.id, tag, entry.redelivered, msg.exchange, msg.routingKey,
       queue.messageCount, msg.rawProperties, msg.body);
+    if (this.vhost.tracing) traceDelivered(this, queue, entry);
   }
 
   #onQos(m: M.BasicQos): void {
@@ -409,6 +415,11 @@ export class Channel implements DeliveryChannel, ReplyTarget, ConfirmTarget, Com
   writeDeliver(consumerTag: string, deliveryTag: number, redelivered: boolean, message: Message): void {
     this.conn.outbox.writeDeliver(this.id, consumerTag, deliveryTag, redelivered, message.exchange,
       message.routingKey, message.rawProperties, message.body);
+  }
+
+  /** Deliveries calls this for each basic.deliver while the vhost traces. */
+  traceDelivery(queue: Queue, entry: QueueEntry): void {
+    traceDelivered(this, queue, entry);
   }
 
   /** Capacity came back (ack, qos, socket drained): let our consumers' queues deliver. */

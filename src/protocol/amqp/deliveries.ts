@@ -4,6 +4,7 @@ import type { Consumer } from '../../core/queue/consumer.js';
 import type { Queue } from '../../core/queue/queue.js';
 import type { ChannelStats } from '../../core/stats/counters.js';
 import { countDelivery, countGet } from '../../core/stats/counters.js';
+import type { VirtualHost } from '../../core/vhost.js';
 import type { QueueEntry } from '../../store/queue-store.js';
 import { NOT_IMPLEMENTED, PRECONDITION_FAILED } from './reply-codes.js';
 import { AckTimeout } from './ack-timeout.js';
@@ -19,6 +20,10 @@ export interface DeliveryChannel {
   closeWithError(err: BrokerError): void;
   /** The channel's counters: deliveries and acks are counted here, on it and on the queue. */
   readonly stats: ChannelStats;
+  /** Its vhost: `tracing` is tested on each delivery. */
+  readonly vhost: VirtualHost;
+  /** A delivery went out while the vhost traces (firehose: core/trace.ts). */
+  traceDelivery(queue: Queue, entry: QueueEntry): void;
 }
 
 /** A message out for delivery on this channel, awaiting ack/nack/reject (`consumer` null for basic.get). */
@@ -82,10 +87,12 @@ export class Deliveries {
   channelPrefetch = 0;
   readonly #timeout: AckTimeout;
   readonly #stats: ChannelStats;
+  readonly #vhost: VirtualHost;
 
   constructor(channel: DeliveryChannel, consumerTimeout: number) {
     this.channel = channel;
     this.#stats = channel.stats;
+    this.#vhost = channel.vhost;
     this.#timeout = new AckTimeout(this, consumerTimeout);
   }
 
@@ -120,6 +127,7 @@ export class Deliveries {
       c.unacked++;
     }
     this.channel.writeDeliver(c.tag, tag, entry.redelivered, entry.message);
+    if (this.#vhost.tracing) this.channel.traceDelivery(queue, entry);
   }
 
   /** basic.get: returns the delivery tag; tracks the entry unless no-ack. */
