@@ -211,6 +211,7 @@ describe('managing users, permissions and vhosts over the API', () => {
     assert.equal((await api('PUT', '/api/users/robot', { body: { password: 'secret', tags: ['monitoring'] } })).status, 204);
     assert.deepEqual((await api('GET', '/api/users/robot')).body.tags, ['monitoring']);
     assert.equal((await api('PUT', '/api/vhosts/robots', { body: { description: 'for robots' } })).status, 201);
+    assert.equal((await api('GET', '/api/vhosts/robots')).body.description, 'for robots');
     // No permissions in the vhost yet: RabbitMQ refuses connection.open with 530.
     await assert.rejects(amqp.connect(amqpUrl('robot', 'robots')), /ConnectionClose|530|NOT_ALLOWED|access to vhost/);
     assert.equal((await api('PUT', '/api/permissions/robots/robot', { body: { configure: '^r\\.', write: '.*', read: '.*' } })).status, 201);

@@ -121,7 +121,7 @@ describe('memory alarm', () => {
   test('a publisher over the watermark is blocked and not read; consumers elsewhere keep receiving; draining unblocks it', { timeout: 90_000 }, async (t) => {
     const WATERMARK = 64 * 1024 * 1024;
     const BIG = 256 * 1024;
-    const r = run(['start', '--amqp-port', '0', '--management-port', '0', '--host', '127.0.0.1', '--data-dir', tempDir(), '--memory-high-watermark', String(WATERMARK)]);
+    const r = run(['start', '--amqp-port', '0', '--management-port', '0', '--metrics-port', '0', '--host', '127.0.0.1', '--data-dir', tempDir(), '--memory-high-watermark', String(WATERMARK)]);
     const conns: ChannelModel[] = [];
     try {
       const port = await readyPort(r);
@@ -404,7 +404,7 @@ describe('a blocked connection and heartbeats', () => {
 
 describe('alarm configuration', () => {
   test('--memory-high-watermark abc: the CLI exits non-zero naming the option', async () => {
-    const r = run(['start', '--amqp-port', '0', '--management-port', '0', '--host', '127.0.0.1', '--data-dir', tempDir(), '--memory-high-watermark', 'abc'], {}, 15_000);
+    const r = run(['start', '--amqp-port', '0', '--management-port', '0', '--metrics-port', '0', '--host', '127.0.0.1', '--data-dir', tempDir(), '--memory-high-watermark', 'abc'], {}, 15_000);
     const code = await r.exited;
     assert.notEqual(code, 0);
     assert.equal(code, 2, 'a configuration error');
@@ -413,7 +413,7 @@ describe('alarm configuration', () => {
   });
 
   test('--disk-free-limit -5: the CLI exits non-zero naming the option', async () => {
-    const r = run(['start', '--amqp-port', '0', '--management-port', '0', '--host', '127.0.0.1', '--data-dir', tempDir(), '--disk-free-limit', '-5'], {}, 15_000);
+    const r = run(['start', '--amqp-port', '0', '--management-port', '0', '--metrics-port', '0', '--host', '127.0.0.1', '--data-dir', tempDir(), '--disk-free-limit', '-5'], {}, 15_000);
     const code = await r.exited;
     assert.equal(code, 2);
     assert.match(r.stderr, /--disk-free-limit: '-5'/);
@@ -421,7 +421,7 @@ describe('alarm configuration', () => {
   });
 
   test('bad values from the environment and a config file name where they came from', async () => {
-    const env = run(['start', '--amqp-port', '0', '--management-port', '0', '--data-dir', tempDir()], { WARREN_DISK_FREE_LIMIT: '12 parsecs' }, 15_000);
+    const env = run(['start', '--amqp-port', '0', '--management-port', '0', '--metrics-port', '0', '--data-dir', tempDir()], { WARREN_DISK_FREE_LIMIT: '12 parsecs' }, 15_000);
     assert.equal(await env.exited, 2);
     assert.match(env.stderr, /WARREN_DISK_FREE_LIMIT: '12 parsecs'/);
     const bad: [string[], NodeJS.ProcessEnv, RegExp][] = [
@@ -464,7 +464,7 @@ describe('alarm configuration', () => {
   });
 
   test('a valid --memory-high-watermark and --disk-free-limit start the broker', async () => {
-    const r = run(['start', '--amqp-port', '0', '--management-port', '0', '--host', '127.0.0.1', '--data-dir', tempDir(), '--memory-high-watermark', '1GB', '--disk-free-limit', '1MB'], {}, 15_000);
+    const r = run(['start', '--amqp-port', '0', '--management-port', '0', '--metrics-port', '0', '--host', '127.0.0.1', '--data-dir', tempDir(), '--memory-high-watermark', '1GB', '--disk-free-limit', '1MB'], {}, 15_000);
     await readyPort(r);
     r.child.kill('SIGTERM');
     assert.equal(await r.exited, 0);

@@ -47,7 +47,10 @@ export function exportDefinitions(ctx: ApiContext, only?: VirtualHost): Obj {
     product_name: 'Warren',
     product_version: VERSION,
     users: ctx.directory.userDefinitions().map((u) => ({ ...u, limits: {} })),
-    vhosts: vhosts.map((v) => ({ name: v.name, limits: [], metadata: { description: '', tags: [] } })),
+    vhosts: vhosts.map((v) => ({
+      name: v.name, description: v.description, tags: [...v.tags], limits: [],
+      metadata: { description: v.description, tags: [...v.tags], ...(v.defaultQueueType ? { default_queue_type: v.defaultQueueType } : {}) },
+    })),
     permissions: ctx.directory.permissions().map((p) => ({ ...p })),
     topic_permissions: [],
     parameters: [],

@@ -83,9 +83,9 @@ export function vhostJson(ctx: ApiContext, v: VirtualHost): Obj {
   }
   const out: Obj = {
     name: v.name,
-    description: '',
-    tags: [],
-    metadata: { description: '', tags: [] },
+    description: v.description,
+    tags: [...v.tags],
+    metadata: { description: v.description, tags: [...v.tags], ...(v.defaultQueueType ? { default_queue_type: v.defaultQueueType } : {}) },
     default_queue_type: 'classic',
     tracing: v.trace.switchedOn,
     cluster_state: { [ctx.node]: 'running' },
