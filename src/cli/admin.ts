@@ -129,6 +129,12 @@ export async function runAdmin(argv: readonly string[], env: NodeJS.ProcessEnv, 
     const v = globals.get(name);
     return typeof v === 'string' ? v : undefined;
   };
-  const client = new AdminClient(resolveConnection({ url: str('url'), user: str('user'), password: str('password') }, env));
-  await spec.run(new CommandContext(spec, client, args, options, globals.get('json') === true, write));
+  try {
+    const client = new AdminClient(resolveConnection({ url: str('url'), user: str('user'), password: str('password') }, env));
+    await spec.run(new CommandContext(spec, client, args, options, globals.get('json') === true, write));
+  } catch (err) {
+    // Values checked from here on (the URL, JSON, numbers) raise a bare UsageError: add the usage line.
+    if (err instanceof UsageError && err.usage === undefined) throw new UsageError(err.message, usage);
+    throw err;
+  }
 }

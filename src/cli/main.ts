@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 import { ConfigError, loadConfig, USAGE as START_USAGE } from '../config.js';
 import { createLogger, setLogLevel } from '../log.js';
-import { Warren } from '../warren.js';
+import type { Warren } from '../warren.js';
 import { ADMIN_USAGE, ADMIN_VERBS, helpFor, runAdmin } from './admin.js';
 import { UsageError } from './args.js';
 
@@ -27,6 +27,9 @@ async function start(argv: string[]): Promise<void> {
   };
   process.on('SIGTERM', () => shutdown('SIGTERM'));
   process.on('SIGINT', () => shutdown('SIGINT'));
+  // Loaded here, not at the top: the admin commands never need the broker, and loading it costs
+  // more than the rest of a `warren list queues` run.
+  const { Warren } = await import('../warren.js');
   warren = await Warren.start(config);
   const o = warren.options;
   // The one line that says the broker is ready.
@@ -48,7 +51,11 @@ async function main(): Promise<void> {
   }
   // Admin commands may start with options (`warren --url U list queues`): the dispatcher finds the words.
   if (ADMIN_VERBS.has(command) || command.startsWith('--')) {
-    return runAdmin(argv, process.env, (text) => process.stdout.write(text));
+    await runAdmin(argv, process.env, (text) => process.stdout.write(text));
+    // fetch's idle keep-alive socket would hold the process open a while longer; exit once stdout
+    // has taken everything written (the callback runs after the earlier writes are flushed).
+    process.stdout.write('', () => process.exit(0));
+    return;
   }
   throw new UsageError(`unknown command '${command}' (try 'warren help')`);
 }
