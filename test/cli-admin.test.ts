@@ -340,7 +340,7 @@ describe('warren admin commands', () => {
     const help = await runCli(['help']);
     assert.equal(help.code, 0);
     assert.match(help.stdout, /Usage: warren start/);
-    assert.match(help.stdout, /warren list queues \[--vhost V\]/);
+    assert.match(help.stdout, /warren list queues\|exchanges\|bindings\|.*\[--vhost V\]/);
     assert.match(help.stdout, /warren set permissions --user U/);
     assert.match(help.stdout, /Exit status: 0 done, 1 the operation failed/);
     const one = await runCli(['purge', 'queue', '--help']);

@@ -9,7 +9,7 @@ import { CommandContext, usageLine } from './command.js';
 import { accessCommands } from './commands/access.js';
 import { connectionCommands } from './commands/connections.js';
 import { definitionCommands } from './commands/definitions.js';
-import { listCommands } from './commands/list.js';
+import { LIST_KINDS, listCommands } from './commands/list.js';
 import { messageCommands } from './commands/messages.js';
 import { policyCommands } from './commands/policies.js';
 import { topologyCommands } from './commands/topology.js';
@@ -33,8 +33,24 @@ const BOOLEANS: ReadonlySet<string> = new Set([
 /** The first word of every admin command: main.ts sends these here. */
 export const ADMIN_VERBS: ReadonlySet<string> = new Set(ADMIN_COMMANDS.map((c) => c.words[0]!));
 
+/** Help entries grouped by verb (every `delete …` together), the list kinds folded into one entry. */
+function helpEntries(): string[] {
+  const verbs = [...new Set(ADMIN_COMMANDS.map((c) => c.words[0]!))];
+  const entries: string[] = [];
+  for (const verb of verbs) {
+    if (verb === 'list') {
+      entries.push(`  warren list ${LIST_KINDS.join('|')} [--vhost V] [--columns A,B]
+      list objects (every vhost unless --vhost; users and vhosts take none); --columns picks
+      the fields shown, dotted for nested ones (queue.name)`);
+      continue;
+    }
+    for (const c of ADMIN_COMMANDS.filter((x) => x.words[0] === verb)) entries.push(`  ${usageLine(c)}\n      ${c.summary}`);
+  }
+  return entries;
+}
+
 export const ADMIN_USAGE = `Admin commands, against a running broker's management HTTP API:
-${ADMIN_COMMANDS.map((c) => `  ${usageLine(c)}\n      ${c.summary}`).join('\n')}
+${helpEntries().join('\n')}
 
 Options of every admin command:
   --url URL            management API (default ${DEFAULT_URL}; or WARREN_URL)

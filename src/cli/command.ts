@@ -109,3 +109,10 @@ export class CommandContext {
 export function describe(kind: string, name: string, vhost?: string): string {
   return vhost === undefined ? `${kind} '${name}'` : `${kind} '${name}' in vhost '${vhost}'`;
 }
+
+/** All of stdin as UTF-8 text: a payload or a definitions file piped in. */
+export async function readStdin(): Promise<string> {
+  const chunks: Buffer[] = [];
+  for await (const chunk of process.stdin) chunks.push(chunk as Buffer);
+  return Buffer.concat(chunks).toString('utf8');
+}

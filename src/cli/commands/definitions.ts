@@ -1,7 +1,7 @@
 /** Definitions export and import, in RabbitMQ's file format (so files move between the two). */
 import { readFile, writeFile } from 'node:fs/promises';
 import type { CommandSpec } from '../command.js';
-import { VHOST } from '../command.js';
+import { readStdin, VHOST } from '../command.js';
 import { enc } from '../http-client.js';
 
 function definitionsPath(vhost: string | undefined): string {
@@ -28,11 +28,8 @@ const exportDefinitions: CommandSpec = {
   },
 };
 
-async function readSource(file: string): Promise<string> {
-  if (file !== '-') return readFile(file, 'utf8');
-  const chunks: Buffer[] = [];
-  for await (const chunk of process.stdin) chunks.push(chunk as Buffer);
-  return Buffer.concat(chunks).toString('utf8');
+function readSource(file: string): Promise<string> {
+  return file === '-' ? readStdin() : readFile(file, 'utf8');
 }
 
 const importDefinitions: CommandSpec = {

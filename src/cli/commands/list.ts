@@ -45,7 +45,7 @@ function listCommand(k: ListKind): CommandSpec {
     words: ['list', k.kind],
     // Without --vhost, every vhost the user may see, as `rabbitmqadmin list` does.
     options: perVhost ? [VHOST, COLUMNS] : [COLUMNS],
-    summary: `list ${k.kind}${perVhost ? ' (all vhosts unless --vhost)' : ''}; --columns picks fields (dotted for nested ones)`,
+    summary: `list ${k.kind}${perVhost ? ' (every vhost unless --vhost)' : ''}; --columns picks the fields shown`,
     async run(ctx: CommandContext) {
       const vhost = ctx.opt('vhost');
       const path = vhost !== undefined && perVhost ? perVhost(vhost) : k.all;

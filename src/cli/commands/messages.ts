@@ -1,15 +1,8 @@
 /** Publishing and getting messages through the API: for testing and for operators, not throughput. */
 import { integerOption, jsonObjectOption } from '../args.js';
 import type { CommandSpec } from '../command.js';
-import { describe, VHOST } from '../command.js';
+import { describe, readStdin, VHOST } from '../command.js';
 import { enc, exchangePath } from '../http-client.js';
-
-/** The payload from stdin when --payload is absent, so a file can be published: `warren publish … < msg.json`. */
-async function readStdin(): Promise<string> {
-  const chunks: Buffer[] = [];
-  for await (const chunk of process.stdin) chunks.push(chunk as Buffer);
-  return Buffer.concat(chunks).toString('utf8');
-}
 
 const publish: CommandSpec = {
   words: ['publish'],
@@ -22,7 +15,8 @@ const publish: CommandSpec = {
     const exchange = ctx.opt('exchange') ?? '';
     let payload = ctx.opt('payload');
     if (payload === undefined) {
-      // A terminal on stdin means nobody is piping anything: waiting would look like a hang.
+      // From stdin, so a file can be published: `warren publish … < msg.json`. A terminal on
+      // stdin means nobody is piping anything: waiting would look like a hang.
       if (process.stdin.isTTY) throw ctx.usage('--payload is required (or pipe the payload on stdin)');
       payload = await readStdin();
     }
