@@ -1,9 +1,13 @@
 #!/usr/bin/env node
-import { ConfigError, loadConfig, USAGE } from '../config.js';
+import { ConfigError, loadConfig, USAGE as START_USAGE } from '../config.js';
 import { createLogger, setLogLevel } from '../log.js';
-import { Warren } from '../warren.js';
+import type { Warren } from '../warren.js';
+import { ADMIN_USAGE, ADMIN_VERBS, helpFor, runAdmin } from './admin.js';
+import { UsageError } from './args.js';
 
 const log = createLogger('cli');
+
+const USAGE = `${START_USAGE}\n\n${ADMIN_USAGE}`;
 
 async function start(argv: string[]): Promise<void> {
   const config = loadConfig(argv);
@@ -23,6 +27,9 @@ async function start(argv: string[]): Promise<void> {
   };
   process.on('SIGTERM', () => shutdown('SIGTERM'));
   process.on('SIGINT', () => shutdown('SIGINT'));
+  // Loaded here, not at the top: the admin commands never need the broker, and loading it costs
+  // more than the rest of a `warren list queues` run.
+  const { Warren } = await import('../warren.js');
   warren = await Warren.start(config);
   const o = warren.options;
   // The one line that says the broker is ready.
@@ -31,17 +38,31 @@ async function start(argv: string[]): Promise<void> {
 }
 
 async function main(): Promise<void> {
-  const [command, ...rest] = process.argv.slice(2);
+  const argv = process.argv.slice(2);
+  const [command, ...rest] = argv;
   if (command === 'start') return start(rest);
   if (command === undefined || command === 'help' || command === '--help' || command === '-h') {
-    process.stdout.write(USAGE + '\n');
+    // `warren help declare` narrows the text to one command group.
+    const narrowed = command === 'help' && rest.length > 0 ? helpFor(rest) : undefined;
+    if (command === 'help' && rest.length > 0 && narrowed === undefined) throw new UsageError(`no command '${rest.join(' ')}' (try 'warren help')`);
+    process.stdout.write(`${narrowed ?? USAGE}\n`);
     if (command === undefined) process.exitCode = 2;
     return;
   }
-  throw new ConfigError(`unknown command '${command}' (try 'warren help')`);
+  // Admin commands may start with options (`warren --url U list queues`): the dispatcher finds the words.
+  if (ADMIN_VERBS.has(command) || command.startsWith('--')) {
+    await runAdmin(argv, process.env, (text) => process.stdout.write(text));
+    // fetch's idle keep-alive socket would hold the process open a while longer; exit once stdout
+    // has taken everything written (the callback runs after the earlier writes are flushed).
+    process.stdout.write('', () => process.exit(0));
+    return;
+  }
+  throw new UsageError(`unknown command '${command}' (try 'warren help')`);
 }
 
 main().catch((err: unknown) => {
-  process.stderr.write(`warren: ${err instanceof Error ? err.message : String(err)}\n`);
-  process.exit(err instanceof ConfigError ? 2 : 1);
+  const message = err instanceof Error ? err.message : String(err);
+  const usage = err instanceof UsageError && err.usage ? `\nUsage: ${err.usage.split('\n').join('\n       ')}` : '';
+  process.stderr.write(`warren: ${message}${usage}\n`);
+  process.exit(err instanceof ConfigError || err instanceof UsageError ? 2 : 1);
 });
