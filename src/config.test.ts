@@ -53,3 +53,16 @@ test('unknown keys in a config file are refused', () => {
     rmSync(dir, { recursive: true, force: true });
   }
 });
+
+test('TLS settings: files as strings, choices with RabbitMQ spellings, a bare boolean flag', () => {
+  const c = loadConfig(['--tls-cert', 'c.pem', '--tls-key=k.pem', '--tls-ca', 'ca.pem', '--amqps-port', '0', '--management-tls',
+    '--tls-verify', 'fail_if_no_peer_cert', '--tls-cert-login-from', 'dn', '--tls-min-version', '1.3'], {});
+  assert.deepEqual(c, { tlsCert: 'c.pem', tlsKey: 'k.pem', tlsCa: 'ca.pem', amqpsPort: 0, managementTls: true,
+    tlsVerify: 'require', tlsCertLoginFrom: 'distinguished_name', tlsMinVersion: 'TLSv1.3' });
+  assert.equal(loadConfig(['--management-tls', '--amqp-port', '1'], {}).managementTls, true);
+  assert.equal(loadConfig(['--management-tls', 'false'], {}).managementTls, false);
+  assert.equal(loadConfig([], { WARREN_TLS_VERIFY: 'verify_peer' }).tlsVerify, 'peer');
+  assert.throws(() => loadConfig(['--tls-verify', 'always'], {}), /--tls-verify: 'always' is not one of none, peer, require/);
+  assert.throws(() => loadConfig(['--tls-min-version', 'TLSv1.1'], {}), /--tls-min-version: 'TLSv1.1' is not one of TLSv1.2, TLSv1.3/);
+  assert.throws(() => loadConfig(['--tls-cert-login-from', 'toString'], {}), /is not one of common_name, distinguished_name/);
+});

@@ -16,10 +16,10 @@ export interface Config extends WarrenOptions {
   logLevel?: LogLevel;
 }
 
-type Kind = 'port' | 'string' | 'seconds' | 'milliseconds' | 'frameMax' | 'channelMax' | 'logLevel' | 'boolean' | 'watermark' | 'bytes';
+type Kind = 'port' | 'string' | 'seconds' | 'milliseconds' | 'frameMax' | 'channelMax' | 'logLevel' | 'boolean' | 'watermark' | 'bytes' | 'choice';
 
 /** Every setting: its flag (--amqp-port), environment variable (WARREN_AMQP_PORT) and config-file key (amqp-port). */
-const SETTINGS: { name: string; key: keyof Config; kind: Kind }[] = [
+const SETTINGS: { name: string; key: keyof Config; kind: Kind; choices?: Readonly<Record<string, string>> }[] = [
   { name: 'amqp-port', key: 'amqpPort', kind: 'port' },
   { name: 'management-port', key: 'managementPort', kind: 'port' },
   { name: 'metrics-port', key: 'metricsPort', kind: 'port' },
@@ -33,13 +33,25 @@ const SETTINGS: { name: string; key: keyof Config; kind: Kind }[] = [
   { name: 'memory-high-watermark', key: 'memoryHighWatermark', kind: 'watermark' },
   { name: 'disk-free-limit', key: 'diskFreeLimit', kind: 'bytes' },
   { name: 'consumer-timeout', key: 'consumerTimeout', kind: 'milliseconds' },
+  // TLS: the files are read and checked when the broker starts (Warren.start), for embedders too.
+  { name: 'tls-cert', key: 'tlsCert', kind: 'string' },
+  { name: 'tls-key', key: 'tlsKey', kind: 'string' },
+  { name: 'tls-ca', key: 'tlsCa', kind: 'string' },
+  { name: 'amqps-port', key: 'amqpsPort', kind: 'port' },
+  // RabbitMQ's spellings are accepted too, so its configuration translates word for word.
+  { name: 'tls-verify', key: 'tlsVerify', kind: 'choice',
+    choices: { none: 'none', peer: 'peer', require: 'require', verify_none: 'none', verify_peer: 'peer', fail_if_no_peer_cert: 'require' } },
+  { name: 'tls-min-version', key: 'tlsMinVersion', kind: 'choice', choices: { 'TLSv1.2': 'TLSv1.2', 'TLSv1.3': 'TLSv1.3', '1.2': 'TLSv1.2', '1.3': 'TLSv1.3' } },
+  { name: 'tls-cert-login-from', key: 'tlsCertLoginFrom', kind: 'choice',
+    choices: { common_name: 'common_name', distinguished_name: 'distinguished_name', cn: 'common_name', dn: 'distinguished_name' } },
+  { name: 'management-tls', key: 'managementTls', kind: 'boolean' },
 ];
 
 function envName(name: string): string {
   return `WARREN_${name.toUpperCase().replace(/-/g, '_')}`;
 }
 
-function parseValue(kind: Kind, raw: unknown, where: string): unknown {
+function parseValue(kind: Kind, raw: unknown, where: string, choices?: Readonly<Record<string, string>>): unknown {
   const text = String(raw);
   const integer = (min: number, max: number, what: string): number => {
     const n = typeof raw === 'number' ? raw : /^\s*\d+\s*$/.test(text) ? Number(text) : NaN;
@@ -71,6 +83,11 @@ function parseValue(kind: Kind, raw: unknown, where: string): unknown {
       }
       return n;
     }
+    case 'choice': {
+      const value = choices && Object.hasOwn(choices, text) ? choices[text] : undefined;
+      if (value === undefined) throw new ConfigError(`${where}: '${text}' is not one of ${[...new Set(Object.values(choices ?? {}))].join(', ')}`);
+      return value;
+    }
     case 'bytes': {
       const n = typeof raw === 'number' ? raw : parseByteSize(text);
       if (!Number.isFinite(n) || n < 0) throw new ConfigError(`${where}: '${text}' is not a size (bytes, or like 50MB, 1GiB)`);
@@ -92,7 +109,9 @@ export function loadConfig(argv: string[], env: NodeJS.ProcessEnv = process.env)
     if (!arg.startsWith('--')) throw new ConfigError(`unexpected argument '${arg}'`);
     const eq = arg.indexOf('=');
     const name = eq > 0 ? arg.slice(2, eq) : arg.slice(2);
-    const value = eq > 0 ? arg.slice(eq + 1) : argv[++i];
+    // A boolean flag alone (--management-tls) means true.
+    const bare = eq < 0 && SETTINGS.find((s) => s.name === name)?.kind === 'boolean' && (argv[i + 1] === undefined || argv[i + 1]!.startsWith('--'));
+    const value = eq > 0 ? arg.slice(eq + 1) : bare ? 'true' : argv[++i];
     if (value === undefined) throw new ConfigError(`--${name} needs a value`);
     if (name === 'config') configFile = value;
     else if (SETTINGS.some((s) => s.name === name)) flags.set(name, value);
@@ -110,14 +129,14 @@ export function loadConfig(argv: string[], env: NodeJS.ProcessEnv = process.env)
     for (const [key, raw] of Object.entries(parsed)) {
       const s = SETTINGS.find((x) => x.name === key);
       if (!s) throw new ConfigError(`config file ${configFile}: unknown setting '${key}'`);
-      config[s.key] = parseValue(s.kind, raw, `config file ${configFile}: ${key}`);
+      config[s.key] = parseValue(s.kind, raw, `config file ${configFile}: ${key}`, s.choices);
     }
   }
   for (const s of SETTINGS) {
     const fromEnv = env[envName(s.name)];
-    if (fromEnv !== undefined && fromEnv !== '') config[s.key] = parseValue(s.kind, fromEnv, envName(s.name));
+    if (fromEnv !== undefined && fromEnv !== '') config[s.key] = parseValue(s.kind, fromEnv, envName(s.name), s.choices);
     const fromFlag = flags.get(s.name);
-    if (fromFlag !== undefined) config[s.key] = parseValue(s.kind, fromFlag, `--${s.name}`);
+    if (fromFlag !== undefined) config[s.key] = parseValue(s.kind, fromFlag, `--${s.name}`, s.choices);
   }
   return config as Config;
 }
@@ -142,4 +161,15 @@ Options (each also settable as WARREN_<NAME> in the environment, or in a JSON --
                        less free space than this (default 50MB)
   --consumer-timeout MS       close a channel whose delivery stays unacked longer
                        than this (default 1800000, 30 minutes; 0 turns it off)
+  --tls-cert FILE      PEM certificate (chain); with --tls-key, amqps listens too
+  --tls-key FILE       PEM private key of --tls-cert (not encrypted)
+  --tls-ca FILE        PEM CA bundle that client certificates are verified against
+  --amqps-port N       AMQP over TLS port (default 5671; only with --tls-cert/--tls-key)
+  --tls-verify MODE    none | peer (check a client certificate when given) |
+                       require (refuse clients without one); default peer with
+                       --tls-ca, else none. A verified certificate enables SASL EXTERNAL
+  --tls-cert-login-from F     common_name (default) | distinguished_name: the
+                       certificate field that names the EXTERNAL user
+  --tls-min-version V  TLSv1.2 (default) | TLSv1.3
+  --management-tls     serve the management API over HTTPS with --tls-cert/--tls-key
   --config FILE        JSON file with any of the settings above`;

@@ -12,6 +12,8 @@ import { CoreMessageStats } from './http/message-stats.js';
 import { ManagementServer } from './http/management-server.js';
 import { AmqpServer } from './protocol/amqp/amqp-server.js';
 import { AmqpConnectionRegistry } from './protocol/amqp/connection-info.js';
+import type { CertLoginFrom, TlsMinVersion, TlsVerify } from './transport/tls.js';
+import { defaultVerify, loadTlsSettings } from './transport/tls.js';
 
 const log = createLogger('warren');
 
@@ -50,7 +52,26 @@ export interface WarrenOptions {
   pagingThreshold?: number;
   /** A delivery unacked for longer closes its channel with 406, as RabbitMQ's consumer_timeout; ms, 0 = never. Default 30 minutes. */
   consumerTimeout?: number;
+  /** PEM certificate (chain) file and its private key: with both, amqps listens on `amqpsPort`. */
+  tlsCert?: string;
+  tlsKey?: string;
+  /** PEM CA bundle client certificates are verified against. */
+  tlsCa?: string;
+  /** amqps port; 0 picks a free one (tests). Default 5671. Only used with tlsCert and tlsKey. */
+  amqpsPort?: number;
+  /** Client certificates: 'none' (not asked for), 'peer' (checked when given), 'require' (must be given). Default 'peer' with tlsCa, else 'none'. */
+  tlsVerify?: TlsVerify;
+  /** Oldest TLS version accepted. Default TLSv1.2. */
+  tlsMinVersion?: TlsMinVersion;
+  /** SASL EXTERNAL's user name: the certificate's CN (default), or its whole subject DN as RabbitMQ's default. */
+  tlsCertLoginFrom?: CertLoginFrom;
+  /** Serve the management API over HTTPS with tlsCert/tlsKey. Default false. */
+  managementTls?: boolean;
 }
+
+/** The options with their defaults applied; the TLS files stay optional. */
+export type ResolvedOptions = Required<Omit<WarrenOptions, 'host' | 'tlsCert' | 'tlsKey' | 'tlsCa'>>
+  & Pick<WarrenOptions, 'tlsCert' | 'tlsKey' | 'tlsCa'> & { host: string | undefined };
 
 export const DEFAULTS = {
   amqpPort: 5672,
@@ -66,6 +87,10 @@ export const DEFAULTS = {
   alarmIntervalMs: 1000,
   consumerTimeout: 1_800_000,
   statsIntervalMs: SAMPLER_DEFAULTS.intervalMs,
+  amqpsPort: 5671,
+  tlsMinVersion: 'TLSv1.2',
+  tlsCertLoginFrom: 'common_name',
+  managementTls: false,
 } as const;
 
 /**
@@ -78,25 +103,28 @@ export const DEFAULTS = {
 export class Warren {
   readonly broker: Broker;
   readonly amqpPort: number;
+  /** The port amqps is bound to; undefined when no TLS certificate is configured. */
+  readonly amqpsPort: number | undefined;
   /** The port the management HTTP API listens on (the bound one when 0 was asked for). */
   readonly managementPort: number;
   /** The port the Prometheus endpoint is bound to (the chosen one when metricsPort was 0). */
   readonly metricsPort: number;
   /** Samples message counters for rates (`*_details.rate`); broker.stats reads them. */
   readonly sampler: StatsSampler;
-  readonly options: Required<Omit<WarrenOptions, 'host'>> & { host: string | undefined };
+  readonly options: ResolvedOptions;
   readonly #amqp: AmqpServer;
   readonly #management: ManagementServer;
   readonly #metrics: MetricsServer;
   #stopping: Promise<void> | undefined;
 
   private constructor(broker: Broker, servers: { amqp: AmqpServer; management: ManagementServer; metrics: MetricsServer },
-    ports: { amqp: number; management: number; metrics: number }, sampler: StatsSampler, options: Warren['options']) {
+    ports: { amqp: number; amqps: number | undefined; management: number; metrics: number }, sampler: StatsSampler, options: Warren['options']) {
     this.broker = broker;
     this.#amqp = servers.amqp;
     this.#management = servers.management;
     this.#metrics = servers.metrics;
     this.amqpPort = ports.amqp;
+    this.amqpsPort = ports.amqps;
     this.managementPort = ports.management;
     this.metricsPort = ports.metrics;
     this.sampler = sampler;
@@ -123,7 +151,17 @@ export class Warren {
       pagingThreshold: 0,
       consumerTimeout: opts.consumerTimeout ?? DEFAULTS.consumerTimeout,
       statsIntervalMs: opts.statsIntervalMs ?? DEFAULTS.statsIntervalMs,
+      tlsCert: opts.tlsCert,
+      tlsKey: opts.tlsKey,
+      tlsCa: opts.tlsCa,
+      amqpsPort: opts.amqpsPort ?? DEFAULTS.amqpsPort,
+      tlsVerify: opts.tlsVerify ?? defaultVerify(opts.tlsCa),
+      tlsMinVersion: opts.tlsMinVersion ?? DEFAULTS.tlsMinVersion,
+      tlsCertLoginFrom: opts.tlsCertLoginFrom ?? DEFAULTS.tlsCertLoginFrom,
+      managementTls: opts.managementTls ?? DEFAULTS.managementTls,
     };
+    // Before anything is created: a bad certificate stops start-up with nothing to undo.
+    const tls = loadTlsSettings(opts);
     const watermark = options.memoryHighWatermark <= 1
       ? Math.floor(options.memoryHighWatermark * machineMemory()) : options.memoryHighWatermark;
     options.pagingThreshold = opts.pagingThreshold ?? Math.floor(watermark / 2);
@@ -139,23 +177,27 @@ export class Warren {
     const amqp = new AmqpServer(broker, {
       frameMax: options.frameMax, channelMax: options.channelMax, heartbeat: options.heartbeat, handshakeTimeout: 10_000,
       consumerTimeout: options.consumerTimeout,
-    });
-    const ports = { amqp: 0, management: 0, metrics: 0 };
+    }, tls);
+    const ports: { amqp: number; amqps: number | undefined; management: number; metrics: number } = { amqp: 0, amqps: undefined, management: 0, metrics: 0 };
+    const managementTls = tls !== undefined && options.managementTls;
     const management = new ManagementServer({
       broker,
       connections: new AmqpConnectionRegistry(amqp.connections),
       directory: new CoreAccessDirectory(broker),
+      // RabbitMQ's protocol names for its listeners.
       listeners: () => [
         { protocol: 'amqp', port: ports.amqp, host: options.host },
-        { protocol: 'http', port: ports.management, host: options.host },
+        ...(ports.amqps === undefined ? [] : [{ protocol: 'amqp/ssl', port: ports.amqps, host: options.host }]),
+        { protocol: managementTls ? 'https' : 'http', port: ports.management, host: options.host },
       ],
       node: nodeName(),
       startedAt: Date.now(),
       messageStats: new CoreMessageStats(broker.stats),
-    });
+    }, managementTls ? tls : undefined);
     const metrics = new MetricsServer(broker);
     try {
       ports.amqp = await amqp.listen(options.amqpPort, options.host);
+      if (tls) ports.amqps = await amqp.listenTls(options.amqpsPort, options.host);
       ports.management = await management.listen(options.managementPort, options.host);
       ports.metrics = await metrics.listen(options.metricsPort, options.host);
     } catch (err) {

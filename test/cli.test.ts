@@ -120,6 +120,13 @@ describe('warren command', () => {
     assert.match(r.stderr, /WARREN_HEARTBEAT: '-5'/);
   });
 
+  test('an unreadable TLS file stops start-up with exit 2, naming the flag and the file', async () => {
+    const r = run(['start', '--amqp-port', '0', '--tls-cert', '/nonexistent/server.pem', '--tls-key', '/nonexistent/server.key', '--data-dir', tempDir()]);
+    assert.equal(await r.exited, 2);
+    assert.equal(r.stderr.trim().split('\n').length, 1, r.stderr);
+    assert.match(r.stderr, /--tls-cert '\/nonexistent\/server.pem': cannot read the file \(ENOENT\)/);
+  });
+
   test('an unknown flag is refused', async () => {
     const r = run(['start', '--amqp-prot', '5672']);
     assert.equal(await r.exited, 2);

@@ -34,7 +34,9 @@ async function start(argv: string[]): Promise<void> {
   const o = warren.options;
   // The one line that says the broker is ready.
   const host = o.host ?? '0.0.0.0';
-  process.stdout.write(`Warren ready: AMQP on ${host}:${warren.amqpPort}, management API on http://${host}:${warren.managementPort}/api/, Prometheus metrics on port ${warren.metricsPort}, data in ${o.dataDir}\n`);
+  const amqps = warren.amqpsPort === undefined ? '' : `, AMQPS on ${host}:${warren.amqpsPort}`;
+  const scheme = o.managementTls ? 'https' : 'http';
+  process.stdout.write(`Warren ready: AMQP on ${host}:${warren.amqpPort}${amqps}, management API on ${scheme}://${host}:${warren.managementPort}/api/, Prometheus metrics on port ${warren.metricsPort}, data in ${o.dataDir}\n`);
 }
 
 async function main(): Promise<void> {

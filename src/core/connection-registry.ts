@@ -35,6 +35,16 @@ export interface ConnectionInfo {
   readonly recvOct: number;
   readonly sendOct: number;
   readonly channels: ChannelInfo[];
+  /** The TLS session, for connections that have one. */
+  readonly tls?: TlsInfo | undefined;
+}
+
+export interface TlsInfo {
+  readonly protocol: string;
+  readonly cipher: string;
+  /** The client certificate's subject and issuer (RFC 4514), when it presented one. */
+  readonly peerCertSubject: string | undefined;
+  readonly peerCertIssuer: string | undefined;
 }
 
 export interface ChannelInfo {

@@ -35,6 +35,10 @@ export interface UserDefinition {
   name: string; password_hash: string; hashing_algorithm: string; tags: string[] | string; limits?: Record<string, unknown>;
 }
 
+function loginRefused(mechanism: string): BrokerError {
+  return new BrokerError(ACCESS_REFUSED, `Login was refused using authentication mechanism ${mechanism}. For details see the broker logfile.`);
+}
+
 export function parseTags(tags: readonly string[] | string | undefined): string[] {
   const list = typeof tags === 'string' ? tags.split(',') : [...(tags ?? [])];
   return [...new Set(list.map((t) => String(t).trim()).filter((t) => t !== ''))];
@@ -96,11 +100,24 @@ export class UserRegistry {
   /** Checks credentials; throws 403 ACCESS_REFUSED with RabbitMQ's wording when refused. */
   authenticate(mechanism: string, name: string, password: string, fromLoopback: boolean): User {
     const user = this.#users.get(name);
-    if (!user || !passwordMatches(user.passwordHash, user.hashingAlgorithm, password)) {
-      throw new BrokerError(ACCESS_REFUSED, `Login was refused using authentication mechanism ${mechanism}. For details see the broker logfile.`);
-    }
-    if (this.loopbackUsers.has(name) && !fromLoopback) {
-      throw new BrokerError(ACCESS_REFUSED, `user '${name}' can only connect via localhost`);
+    if (!user || !passwordMatches(user.passwordHash, user.hashingAlgorithm, password)) throw loginRefused(mechanism);
+    return this.#checkLoopback(user, fromLoopback);
+  }
+
+  /**
+   * SASL EXTERNAL: a verified client certificate already proved who this is, so the user only has
+   * to exist (no password is checked; users without one may log in this way), as RabbitMQ's
+   * internal backend does for EXTERNAL. The loopback-only rule still applies.
+   */
+  authenticateExternal(name: string | undefined, fromLoopback: boolean): User {
+    const user = name === undefined ? undefined : this.#users.get(name);
+    if (!user) throw loginRefused('EXTERNAL');
+    return this.#checkLoopback(user, fromLoopback);
+  }
+
+  #checkLoopback(user: User, fromLoopback: boolean): User {
+    if (this.loopbackUsers.has(user.name) && !fromLoopback) {
+      throw new BrokerError(ACCESS_REFUSED, `user '${user.name}' can only connect via localhost`);
     }
     return user;
   }

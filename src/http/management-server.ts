@@ -1,7 +1,9 @@
 import type { Server } from 'node:http';
+import { createServer as createHttpsServer } from 'node:https';
 import { createAdaptorServer } from '@hono/node-server';
 import { Hono } from 'hono';
 import { createLogger } from '../log.js';
+import type { TlsSettings } from '../transport/tls.js';
 import type { ApiContext, ApiEnv } from './api-context.js';
 import { authenticate } from './auth.js';
 import { notFound, toHttpError } from './errors.js';
@@ -45,16 +47,23 @@ export function createManagementApp(ctx: ApiContext, traces = new Set<TraceStrea
   return app;
 }
 
-/** The management HTTP listener (design.md "Operations surface"). */
+/**
+ * The management HTTP listener (design.md "Operations surface"); HTTPS when given TLS settings.
+ * HTTPS here authenticates the server only: API clients still log in with basic auth, so the
+ * client-certificate settings of the AMQP listener do not apply (RabbitMQ configures them apart too).
+ */
 export class ManagementServer {
   readonly #server: Server;
   /** Live trace streams: they never end by themselves, so close() ends them. */
   readonly #traces = new Set<TraceStream>();
 
-  constructor(ctx: ApiContext) {
+  constructor(ctx: ApiContext, tls?: TlsSettings) {
     const app = createManagementApp(ctx, this.#traces);
     // overrideGlobalObjects: false, so embedding Warren never swaps the host program's Request/Response.
-    this.#server = createAdaptorServer({ fetch: app.fetch, overrideGlobalObjects: false }) as Server;
+    this.#server = (tls
+      ? createAdaptorServer({ fetch: app.fetch, overrideGlobalObjects: false, createServer: createHttpsServer,
+        serverOptions: { cert: tls.cert, key: tls.key, minVersion: tls.minVersion } })
+      : createAdaptorServer({ fetch: app.fetch, overrideGlobalObjects: false })) as Server;
   }
 
   /** Listens; resolves with the bound port, rejects with a one-line message when the port is taken. */

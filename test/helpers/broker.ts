@@ -21,8 +21,8 @@ export interface TestBroker {
 
 export async function startTestBroker(options: WarrenOptions = {}, dataDir?: string): Promise<TestBroker> {
   const dir = dataDir ?? mkdtempSync(join(tmpdir(), 'warren-test-'));
-  // Ports 0 for management and metrics too: test files run in parallel, and a developer may run a broker on the defaults.
-  const warren = await Warren.start({ amqpPort: 0, managementPort: 0, metricsPort: 0, host: '127.0.0.1', ...options, dataDir: dir });
+  // Ports 0 for amqps, management and metrics too: test files run in parallel, and a developer may run a broker on the defaults.
+  const warren = await Warren.start({ amqpPort: 0, amqpsPort: 0, managementPort: 0, metricsPort: 0, host: '127.0.0.1', ...options, dataDir: dir });
   const port = warren.amqpPort;
   const broker: TestBroker = {
     warren,

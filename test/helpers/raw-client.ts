@@ -1,5 +1,7 @@
 import { connect } from 'node:net';
 import type { Socket } from 'node:net';
+import { connect as connectTls } from 'node:tls';
+import type { ConnectionOptions } from 'node:tls';
 import { Writer } from '../../src/protocol/amqp/codec/buffer-io.js';
 import { FrameReader } from '../../src/protocol/amqp/codec/frame-reader.js';
 import type { AmqpMethod, AmqpMethodInput } from '../../src/protocol/amqp/codec/methods.generated.js';
@@ -58,6 +60,14 @@ export class RawClient {
   static connect(port: number): Promise<RawClient> {
     return new Promise((resolve, reject) => {
       const s = connect({ port, host: '127.0.0.1' }, () => resolve(new RawClient(s)));
+      s.once('error', reject);
+    });
+  }
+
+  /** Connects over TLS to 127.0.0.1 (`options`: ca, and cert/key for a client certificate). */
+  static connectTls(port: number, options: ConnectionOptions): Promise<RawClient> {
+    return new Promise((resolve, reject) => {
+      const s = connectTls({ port, host: '127.0.0.1', ...options }, () => resolve(new RawClient(s)));
       s.once('error', reject);
     });
   }

@@ -83,7 +83,12 @@ function connectionJson(ctx: ApiContext, conn: ConnectionInfo): Obj {
     peer_port: conn.peerPort,
     host: conn.host,
     port: conn.port,
-    ssl: false,
+    // RabbitMQ's fields for TLS connections; null on plain TCP.
+    ssl: conn.tls !== undefined,
+    ssl_protocol: conn.tls?.protocol ?? null,
+    ssl_cipher: conn.tls?.cipher ?? null,
+    peer_cert_subject: conn.tls?.peerCertSubject ?? null,
+    peer_cert_issuer: conn.tls?.peerCertIssuer ?? null,
     auth_mechanism: conn.authMechanism,
     connected_at: conn.connectedAt,
     timeout: conn.timeout,

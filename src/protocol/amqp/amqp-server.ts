@@ -1,18 +1,32 @@
 import { createServer } from 'node:net';
 import type { Server, Socket } from 'node:net';
+import { createServer as createTlsServer } from 'node:tls';
+import type { TLSSocket } from 'node:tls';
 import type { Broker } from '../../core/broker.js';
+import { createLogger } from '../../log.js';
+import type { TlsPeer, TlsSettings } from '../../transport/tls.js';
+import { acceptsPeer, tlsPeer, tlsServerOptions } from '../../transport/tls.js';
 import type { ConnectionLimits } from './connection.js';
 import { AmqpConnection } from './connection.js';
 import { CONNECTION_FORCED } from './reply-codes.js';
 
-/** The AMQP 0-9-1 TCP listener: accepts sockets and tracks their connections for shutdown. */
+const log = createLogger('amqp');
+
+/**
+ * The AMQP 0-9-1 listeners: plain TCP, and TLS (amqps) when a certificate is configured. Both feed
+ * the same connection handling and one set of connections, tracked for shutdown and the
+ * management API. RabbitMQ also keeps 5672 open next to 5671.
+ */
 export class AmqpServer {
   readonly #broker: Broker;
   readonly #limits: ConnectionLimits;
   readonly #server: Server;
+  readonly #tlsServer: Server | undefined;
+  /** Raw sockets of the TLS listener, so shutdown can drop those still in the TLS handshake. */
+  readonly #tlsRaw = new Set<Socket>();
   readonly connections = new Set<AmqpConnection>();
 
-  constructor(broker: Broker, limits: ConnectionLimits) {
+  constructor(broker: Broker, limits: ConnectionLimits, tls?: TlsSettings) {
     broker.alarms?.onChange((blocked, reason) => {
       for (const conn of this.connections) conn.alarmChanged(blocked, reason);
     });
@@ -26,30 +40,41 @@ export class AmqpServer {
     });
     this.#broker = broker;
     this.#limits = limits;
-    this.#server = createServer((socket) => this.#accept(socket));
+    this.#server = createServer((socket) => this.#accept(socket, undefined));
+    if (tls) {
+      // The TLS handshake gets the same time limit as the AMQP one that follows.
+      const server = createTlsServer(tlsServerOptions(tls, limits.handshakeTimeout), (socket: TLSSocket) => {
+        if (!acceptsPeer(socket, tls.verify)) return void socket.destroy();
+        this.#accept(socket, tlsPeer(socket, tls.certLoginFrom));
+      });
+      server.on('connection', (raw: Socket) => {
+        this.#tlsRaw.add(raw);
+        raw.once('close', () => this.#tlsRaw.delete(raw));
+      });
+      server.on('tlsClientError', (err, socket) => {
+        log.debug('TLS handshake failed', { remote: socket.remoteAddress, err: err.message });
+        // Node reports a handshake timeout here but leaves the socket open (a client that never
+        // sends a ClientHello would hold it forever): drop it.
+        socket.destroy();
+      });
+      this.#tlsServer = server;
+    }
   }
 
-  #accept(socket: Socket): void {
-    const conn = new AmqpConnection(socket, this.#broker, this.#limits, (c) => this.connections.delete(c));
+  #accept(socket: Socket, tls: TlsPeer | undefined): void {
+    const conn = new AmqpConnection(socket, this.#broker, this.#limits, (c) => this.connections.delete(c), tls);
     this.connections.add(conn);
   }
 
-  /** Listens; resolves with the bound port, rejects with a one-line message when the port is taken. */
+  /** Listens on TCP; resolves with the bound port, rejects with a one-line message when the port is taken. */
   listen(port: number, host: string | undefined): Promise<number> {
-    return new Promise((resolve, reject) => {
-      const onError = (err: NodeJS.ErrnoException) => {
-        const where = `${host ?? '0.0.0.0'}:${port}`;
-        if (err.code === 'EADDRINUSE') reject(new Error(`AMQP port ${where} is already in use`));
-        else if (err.code === 'EACCES') reject(new Error(`no permission to listen on AMQP port ${where}`));
-        else reject(new Error(`cannot listen on AMQP port ${where}: ${err.message}`));
-      };
-      this.#server.once('error', onError);
-      this.#server.listen({ port, host }, () => {
-        this.#server.off('error', onError);
-        const addr = this.#server.address();
-        resolve(typeof addr === 'object' && addr ? addr.port : port);
-      });
-    });
+    return listenOn(this.#server, 'AMQP', port, host);
+  }
+
+  /** Listens for amqps (only when constructed with TLS settings). */
+  listenTls(port: number, host: string | undefined): Promise<number> {
+    if (!this.#tlsServer) throw new Error('AMQP server has no TLS settings');
+    return listenOn(this.#tlsServer, 'AMQPS', port, host);
   }
 
   /**
@@ -57,7 +82,8 @@ export class AmqpServer {
    * and a moment to answer close-ok before its socket is dropped.
    */
   async close(reason: string): Promise<void> {
-    const serverClosed = new Promise<void>((resolve) => this.#server.close(() => resolve()));
+    const closing = [this.#server, this.#tlsServer].filter((s): s is Server => s !== undefined && s.listening)
+      .map((s) => new Promise<void>((resolve) => s.close(() => resolve())));
     const text = forcedText(reason);
     const waits: Promise<void>[] = [];
     for (const conn of this.connections) {
@@ -65,8 +91,28 @@ export class AmqpServer {
       waits.push(conn.closed());
     }
     await Promise.all(waits);
-    await serverClosed;
+    // A client still in (or stalled in) the TLS handshake has no AMQP connection to close; without
+    // this, server.close() would wait for the handshake timeout.
+    for (const raw of this.#tlsRaw) raw.destroy();
+    await Promise.all(closing);
   }
+}
+
+function listenOn(server: Server, what: string, port: number, host: string | undefined): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const onError = (err: NodeJS.ErrnoException) => {
+      const where = `${host ?? '0.0.0.0'}:${port}`;
+      if (err.code === 'EADDRINUSE') reject(new Error(`${what} port ${where} is already in use`));
+      else if (err.code === 'EACCES') reject(new Error(`no permission to listen on ${what} port ${where}`));
+      else reject(new Error(`cannot listen on ${what} port ${where}: ${err.message}`));
+    };
+    server.once('error', onError);
+    server.listen({ port, host }, () => {
+      server.off('error', onError);
+      const addr = server.address();
+      resolve(typeof addr === 'object' && addr ? addr.port : port);
+    });
+  });
 }
 
 function forcedText(reason: string): string {

@@ -63,6 +63,7 @@ export class AmqpConnectionRegistry implements ConnectionRegistry {
       recvOct: s.bytesRead,
       sendOct: s.bytesWritten,
       channels: [...conn.channels.values()].map(describeChannel),
+      tls: conn.tls && { protocol: conn.tls.protocol, cipher: conn.tls.cipher, peerCertSubject: conn.tls.subject, peerCertIssuer: conn.tls.issuer },
     };
   }
 }

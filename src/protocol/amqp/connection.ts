@@ -4,8 +4,10 @@ import { vhostAccessRefused } from '../../core/auth/access.js';
 import type { Broker } from '../../core/broker.js';
 import { BrokerError } from '../../core/broker-error.js';
 import type { ConnectionStats } from '../../core/stats/counters.js';
+import type { User } from '../../core/users.js';
 import type { VirtualHost } from '../../core/vhost.js';
 import { createLogger } from '../../log.js';
+import type { TlsPeer } from '../../transport/tls.js';
 import { AmqpError, fitReplyText } from './amqp-error.js';
 import { Channel } from './channel.js';
 import type { FieldTable } from './codec/field-table.js';
@@ -14,7 +16,7 @@ import type { FrameHandler } from './codec/frame-reader.js';
 import { FrameReader } from './codec/frame-reader.js';
 import type { AmqpMethod } from './codec/methods.generated.js';
 import * as M from './codec/methods.generated.js';
-import { clientCapability, parseSaslResponse, PROTOCOL_HEADER, serverProperties, SUPPORTED_MECHANISMS } from './handshake.js';
+import { clientCapability, EXTERNAL, mechanisms, parseSaslResponse, PROTOCOL_HEADER, serverProperties } from './handshake.js';
 import { Outbox } from './outbox.js';
 import {
   CHANNEL_ERROR, COMMAND_INVALID, CONNECTION_FORCED, FRAME_ERROR, INTERNAL_ERROR, NOT_ALLOWED, REPLY_SUCCESS, UNEXPECTED_FRAME,
@@ -51,6 +53,8 @@ export class AmqpConnection implements FrameHandler {
   readonly outbox: Outbox;
   readonly remote: string;
   readonly fromLoopback: boolean;
+  /** The TLS session, on the amqps listener; undefined on plain TCP. */
+  readonly tls: TlsPeer | undefined;
   vhost: VirtualHost | undefined;
   username = '';
   /** The user's permissions in `vhost` (set at connection.open); every channel checks against it. */
@@ -79,8 +83,9 @@ export class AmqpConnection implements FrameHandler {
   #blockedNotified = false;
   readonly #onClosed: (c: AmqpConnection) => void;
 
-  constructor(socket: Socket, broker: Broker, limits: ConnectionLimits, onClosed: (c: AmqpConnection) => void) {
+  constructor(socket: Socket, broker: Broker, limits: ConnectionLimits, onClosed: (c: AmqpConnection) => void, tls?: TlsPeer) {
     this.socket = socket;
+    this.tls = tls;
     this.broker = broker;
     this.limits = limits;
     this.#frameMax = limits.frameMax;
@@ -184,7 +189,7 @@ export class AmqpConnection implements FrameHandler {
     this.#state = 'start';
     this.outbox.writeMethod(0, {
       id: M.CONNECTION_START, versionMajor: 0, versionMinor: 9, serverProperties: serverProperties(),
-      mechanisms: SUPPORTED_MECHANISMS, locales: 'en_US',
+      mechanisms: mechanisms(this.tls?.verified === true), locales: 'en_US',
     });
   }
 
@@ -254,16 +259,36 @@ export class AmqpConnection implements FrameHandler {
     if (this.#state !== 'start') throw new AmqpError(COMMAND_INVALID, 'connection.start-ok out of order', 10, 11);
     this.clientProperties = m.clientProperties;
     this.consumerCancelNotify = clientCapability(m.clientProperties, 'consumer_cancel_notify');
-    const creds = parseSaslResponse(m.mechanism, m.response);
-    const user = this.broker.users.authenticate(creds.mechanism, creds.username, creds.password, this.fromLoopback);
+    let user: User;
+    if (m.mechanism === EXTERNAL) user = this.#externalLogin();
+    else {
+      const creds = parseSaslResponse(m.mechanism, m.response);
+      user = this.broker.users.authenticate(creds.mechanism, creds.username, creds.password, this.fromLoopback);
+    }
     this.username = user.name;
     this.impersonator = user.tags.includes('impersonator');
-    this.authMechanism = creds.mechanism;
+    this.authMechanism = m.mechanism;
     this.#state = 'tune';
     this.outbox.writeMethod(0, {
       id: M.CONNECTION_TUNE, channelMax: this.limits.channelMax, frameMax: this.limits.frameMax,
       heartbeat: this.limits.heartbeat,
     });
+  }
+
+  /**
+   * SASL EXTERNAL (RabbitMQ's rabbitmq_auth_mechanism_ssl): the user is named by the verified
+   * client certificate, and the client's response is ignored. Only offered on such connections;
+   * asked for elsewhere it is refused as RabbitMQ refuses a mechanism it did not offer.
+   */
+  #externalLogin(): User {
+    if (!this.tls?.verified) throw new AmqpError(COMMAND_INVALID, `invalid authentication mechanism '${EXTERNAL}'`, 10, 11);
+    try {
+      return this.broker.users.authenticateExternal(this.tls.login, this.fromLoopback);
+    } catch (err) {
+      // The 403 text is generic on purpose; the name taken from the certificate is what an operator needs.
+      log.warn('EXTERNAL login refused', { remote: this.remote, user: this.tls.login ?? null, subject: this.tls.subject });
+      throw err;
+    }
   }
 
   #onTuneOk(m: M.ConnectionTuneOk): void {

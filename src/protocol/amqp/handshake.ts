@@ -9,6 +9,12 @@ import { COMMAND_INVALID, SYNTAX_ERROR } from './reply-codes.js';
 export const PROTOCOL_HEADER = Buffer.from([0x41, 0x4d, 0x51, 0x50, 0, 0, 9, 1]);
 
 export const SUPPORTED_MECHANISMS = 'PLAIN AMQPLAIN';
+export const EXTERNAL = 'EXTERNAL';
+
+/** connection.start's mechanisms: EXTERNAL only where a verified client certificate names the user, as RabbitMQ offers it. */
+export function mechanisms(verifiedClientCertificate: boolean): string {
+  return verifiedClientCertificate ? `${SUPPORTED_MECHANISMS} ${EXTERNAL}` : SUPPORTED_MECHANISMS;
+}
 
 export const VERSION = '0.1.0';
 
