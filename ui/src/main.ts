@@ -179,6 +179,7 @@ async function refreshAlarms(): Promise<void> {
 
 function start(): void {
   $('login').hidden = true;
+  $('login-status').textContent = '';
   $('app').hidden = false;
   $('who').textContent = currentUser();
   nodesForbidden = false;
