@@ -21,13 +21,16 @@ const dataDir = mkdtempSync(join(tmpdir(), 'warren-shots-'));
 const warren = await Warren.start({ amqpPort: 0, managementPort: 0, metricsPort: 0, host: '127.0.0.1', dataDir, statsIntervalMs: 1000 });
 const conn = await amqp.connect(`amqp://guest:guest@127.0.0.1:${warren.amqpPort}`, { clientProperties: { product: 'screenshot-traffic' } });
 const consumers = await amqp.connect(`amqp://guest:guest@127.0.0.1:${warren.amqpPort}`, { clientProperties: { product: 'screenshot-workers' } });
+for (const c of [conn, consumers]) c.on('error', () => {});
 const pub = await conn.createChannel();
 const timers = [];
+let stopping = false; // set before the connections close: no ack or publish on a closed channel
 
 /** Publishes `perSecond` messages to `queue`, in ten batches a second. */
 function publisher(queue, perSecond, body = 'order #%d: 2 × widget, ship to Oslo') {
   let n = 0;
   timers.push(setInterval(() => {
+    if (stopping) return;
     for (let i = 0; i < perSecond / 10; i++) pub.sendToQueue(queue, Buffer.from(body.replace('%d', String(++n))), { persistent: false });
   }, 100));
 }
@@ -37,7 +40,9 @@ async function consumer(queue, perSecond, prefetch = 10) {
   const ch = await consumers.createChannel();
   await ch.prefetch(prefetch);
   const delay = (1000 * prefetch) / perSecond;
-  await ch.consume(queue, (m) => { if (m) timers.push(setTimeout(() => ch.ack(m), delay)); });
+  await ch.consume(queue, (m) => {
+    if (m && !stopping) setTimeout(() => { if (!stopping) ch.ack(m); }, delay);
+  });
 }
 
 await pub.assertExchange('events', 'topic', { durable: true });
@@ -46,7 +51,7 @@ for (const [q, args] of [['orders', {}], ['emails', {}], ['audit', { 'x-max-leng
 }
 await pub.bindQueue('audit', 'events', '#');
 await pub.bindQueue('orders', 'events', 'order.*');
-for (let i = 0; i < 5000; i++) pub.sendToQueue('emails', Buffer.from(`welcome mail ${i}`));
+for (let i = 0; i < 20000; i++) pub.sendToQueue('emails', Buffer.from(`welcome mail ${i}`));
 for (let i = 0; i < 1200; i++) pub.sendToQueue('reports', Buffer.from(`report ${i}`));
 publisher('orders', 300);     // growing: 300 in, ~150 out
 await consumer('orders', 150, 15);
@@ -91,7 +96,9 @@ try {
   await shot('#/exchanges', 'exchanges.png', 2500, 'table');
 } finally {
   await browser.close();
+  stopping = true;
   for (const t of timers) clearInterval(t);
+  await sleep(200);
   await conn.close().catch(() => {});
   await consumers.close().catch(() => {});
   await warren.stop();
