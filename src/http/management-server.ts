@@ -19,16 +19,19 @@ import { userRoutes } from './routes/users.js';
 import { traceRoutes } from './routes/trace.js';
 import { vhostRoutes } from './routes/vhosts.js';
 import type { TraceStream } from './trace-stream.js';
+import { staticUiRoutes } from './static-ui.js';
 
 const log = createLogger('http');
 
-/** The management API as a Hono app (exported for tests that want to call it without a socket). */
-export function createManagementApp(ctx: ApiContext, traces = new Set<TraceStream>()): Hono<ApiEnv> {
+/** The management API and the web UI as a Hono app (exported for tests that want to call it without a socket). */
+export function createManagementApp(ctx: ApiContext, traces = new Set<TraceStream>(), uiDir?: string): Hono<ApiEnv> {
   const app = new Hono<ApiEnv>();
   app.onError((err, c) => {
     const e = toHttpError(err);
     if (e.status === 500) log.error('management API request failed', { method: c.req.method, path: c.req.path, err, stack: (err as Error).stack });
-    if (e.challenge) c.header('WWW-Authenticate', 'Basic realm="RabbitMQ Management"');
+    // The web UI sends X-Requested-With and shows its own login form: no challenge, so the browser
+    // does not pop up its own password dialog over it (RabbitMQ's UI avoids the dialog the same way).
+    if (e.challenge && !c.req.header('x-requested-with')) c.header('WWW-Authenticate', 'Basic realm="RabbitMQ Management"');
     return c.json({ error: e.error, reason: e.reason }, e.status);
   });
   app.notFound((c) => c.json({ error: notFound().error, reason: notFound().reason }, 404));
@@ -44,6 +47,8 @@ export function createManagementApp(ctx: ApiContext, traces = new Set<TraceStrea
   definitionRoutes(app, ctx);
   healthRoutes(app, ctx);
   traceRoutes(app, ctx, traces);
+  // Last, so every /api path is the API's (and an unknown one its JSON 404); the rest is the web UI.
+  staticUiRoutes(app, uiDir);
   return app;
 }
 
