@@ -20,6 +20,7 @@ import { traceRoutes } from './routes/trace.js';
 import { vhostRoutes } from './routes/vhosts.js';
 import type { TraceStream } from './trace-stream.js';
 import { staticUiRoutes } from './static-ui.js';
+import { listenOn } from '../transport/listen.js';
 
 const log = createLogger('http');
 
@@ -73,20 +74,7 @@ export class ManagementServer {
 
   /** Listens; resolves with the bound port, rejects with a one-line message when the port is taken. */
   listen(port: number, host: string | undefined): Promise<number> {
-    return new Promise((resolve, reject) => {
-      const onError = (err: NodeJS.ErrnoException) => {
-        const where = `${host ?? '0.0.0.0'}:${port}`;
-        if (err.code === 'EADDRINUSE') reject(new Error(`management port ${where} is already in use`));
-        else if (err.code === 'EACCES') reject(new Error(`no permission to listen on management port ${where}`));
-        else reject(new Error(`cannot listen on management port ${where}: ${err.message}`));
-      };
-      this.#server.once('error', onError);
-      this.#server.listen({ port, host }, () => {
-        this.#server.off('error', onError);
-        const addr = this.#server.address();
-        resolve(typeof addr === 'object' && addr ? addr.port : port);
-      });
-    });
+    return listenOn(this.#server, 'management', port, host);
   }
 
   /** Stops listening and drops idle keep-alive connections, so shutdown does not wait for clients. */

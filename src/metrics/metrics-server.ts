@@ -6,6 +6,7 @@ import type { Broker } from '../core/broker.js';
 import { createLogger } from '../log.js';
 import { collectMetrics, collectPerObject } from './collect.js';
 import { CONTENT_TYPE } from './exposition.js';
+import { listenOn } from '../transport/listen.js';
 
 const log = createLogger('metrics');
 
@@ -27,20 +28,7 @@ export class MetricsServer {
 
   /** Listens; resolves with the bound port, rejects with a one-line message when the port is taken. */
   listen(port: number, host: string | undefined): Promise<number> {
-    return new Promise((resolve, reject) => {
-      const onError = (err: NodeJS.ErrnoException) => {
-        const where = `${host ?? '0.0.0.0'}:${port}`;
-        if (err.code === 'EADDRINUSE') reject(new Error(`metrics port ${where} is already in use`));
-        else if (err.code === 'EACCES') reject(new Error(`no permission to listen on metrics port ${where}`));
-        else reject(new Error(`cannot listen on metrics port ${where}: ${err.message}`));
-      };
-      this.#server.once('error', onError);
-      this.#server.listen({ port, host }, () => {
-        this.#server.off('error', onError);
-        const addr = this.#server.address();
-        resolve(typeof addr === 'object' && addr ? addr.port : port);
-      });
-    });
+    return listenOn(this.#server, 'metrics', port, host);
   }
 
   /** Stops listening and drops open connections (a scraper keeps one alive between scrapes). */

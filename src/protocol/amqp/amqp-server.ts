@@ -9,6 +9,7 @@ import { acceptsPeer, tlsPeer, tlsServerOptions } from '../../transport/tls.js';
 import type { ConnectionLimits } from './connection.js';
 import { AmqpConnection } from './connection.js';
 import { CONNECTION_FORCED } from './reply-codes.js';
+import { listenOn } from '../../transport/listen.js';
 
 const log = createLogger('amqp');
 
@@ -96,23 +97,6 @@ export class AmqpServer {
     for (const raw of this.#tlsRaw) raw.destroy();
     await Promise.all(closing);
   }
-}
-
-function listenOn(server: Server, what: string, port: number, host: string | undefined): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const onError = (err: NodeJS.ErrnoException) => {
-      const where = `${host ?? '0.0.0.0'}:${port}`;
-      if (err.code === 'EADDRINUSE') reject(new Error(`${what} port ${where} is already in use`));
-      else if (err.code === 'EACCES') reject(new Error(`no permission to listen on ${what} port ${where}`));
-      else reject(new Error(`cannot listen on ${what} port ${where}: ${err.message}`));
-    };
-    server.once('error', onError);
-    server.listen({ port, host }, () => {
-      server.off('error', onError);
-      const addr = server.address();
-      resolve(typeof addr === 'object' && addr ? addr.port : port);
-    });
-  });
 }
 
 function forcedText(reason: string): string {
