@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 // `npm run screenshots`: starts a broker with some traffic (a growing queue, a draining one, a
 // steady one, a stalled one), opens the web UI in Debian's headless Chromium (playwright-core,
-// no browser download), and saves PNGs of the main pages into docs/screenshots/.
+// no browser download), and saves PNGs of the main pages (and a live trace) into docs/screenshots/.
 import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
@@ -59,6 +59,14 @@ publisher('emails', 20);      // draining: 20 in, ~200 out
 await consumer('emails', 200, 20);
 publisher('audit', 100);      // steady: in = out
 await consumer('audit', 400, 40);
+// A few events a second through the topic exchange (to audit, and order.* to orders), for the trace page.
+let eventNo = 1040;
+timers.push(setInterval(() => {
+  if (stopping) return;
+  const [key, what] = [['order.created', 'created'], ['order.shipped', 'shipped'], ['invoice.paid', 'paid']][eventNo % 3];
+  const body = JSON.stringify({ order: ++eventNo, status: what, items: 2, ship_to: 'Oslo' });
+  pub.publish('events', key, Buffer.from(body), { contentType: 'application/json', messageId: `evt-${eventNo}`, headers: { source: 'shop' } });
+}, 700));
 
 // The backlogs above arrive as one burst: let it leave the API's sample window (12 ticks), so the
 // rate chart's scale shows the steady traffic.
@@ -94,6 +102,17 @@ try {
   console.log('docs/screenshots/queue.png');
   await shot('#/connections', 'connections.png', 2500, 'table');
   await shot('#/exchanges', 'exchanges.png', 2500, 'table');
+  // The trace page: what goes through the topic exchange, the newest delivery expanded.
+  await page.goto(`${base}#/trace`);
+  await page.fill('#trace-form input[name=exchange]', 'events');
+  await page.click('#trace-start');
+  await page.waitForSelector('#trace-form[data-state=running]');
+  await sleep(5000);
+  await page.click('#trace-rows tr.trace-event[data-type=deliver] .expander');
+  await sleep(300);
+  await page.screenshot({ path: join(out, 'trace.png'), fullPage: true });
+  console.log('docs/screenshots/trace.png');
+  await page.click('#trace-stop');
 } finally {
   await browser.close();
   stopping = true;

@@ -5,26 +5,20 @@
  * overview's charts drawn. Skipped, saying why, where Chromium is not installed (.ci/run installs it).
  */
 import assert from 'node:assert/strict';
-import { existsSync } from 'node:fs';
 import { after, before, describe, test } from 'node:test';
 import type { Browser, Page } from 'playwright-core';
-import { chromium } from 'playwright-core';
 import type { Channel, ChannelModel } from 'amqplib';
 import type { TestBroker } from './helpers/broker.js';
 import { startTestBroker } from './helpers/broker.js';
 import { clientHelpers, closeQuietly, qname } from './helpers/amqp-client.js';
-
-const CHROMIUM = process.env.CHROMIUM ?? '/usr/bin/chromium';
-const ARGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
-  '--disable-background-networking', '--disable-component-update', '--disable-sync'];
-const skip = existsSync(CHROMIUM) ? false : `${CHROMIUM} is missing: install Debian's chromium (apt-get install chromium) to run the browser tests`;
+import { openBrowser, skipWithoutChromium as skip } from './helpers/browser.js';
 
 let tb: TestBroker;
 let browser: Browser;
 let page: Page;
 let conn: ChannelModel;
 let ch: Channel;
-const problems: string[] = [];
+let problems: string[] = [];
 const { connect, channel } = clientHelpers(() => tb.url);
 
 /** The row of the queues table for `name`. */
@@ -36,14 +30,8 @@ describe('web UI in headless Chromium', { skip }, () => {
     tb = await startTestBroker({ managementPort: 0, statsIntervalMs: 250 });
     conn = await connect();
     ch = await channel(conn);
-    browser = await chromium.launch({ executablePath: CHROMIUM, args: ARGS });
-    page = await browser.newPage({ viewport: { width: 1280, height: 900 } });
-    page.setDefaultTimeout(15_000);
     // Any script error or console error (a CSP refusal, a failed module load) fails the test.
-    page.on('pageerror', (err) => problems.push(`page error: ${err.message}`));
-    page.on('console', (msg) => { if (msg.type() === 'error' && !/status of 4\d\d/.test(msg.text())) problems.push(`console: ${msg.text()}`); });
-    // Purge and delete ask for confirmation: the test says yes.
-    page.on('dialog', (d) => void d.accept());
+    ({ browser, page, problems } = await openBrowser());
   });
   after(async () => {
     await browser?.close();

@@ -97,6 +97,8 @@ interface HistoryModule {
   ratesOf(p: { t: number; v: number }[]): { t: number; v: number }[];
   sumSamples(l: { timestamp: number; sample: number }[][]): { timestamp: number; sample: number }[];
 }
+interface SseEvent { event: string; data: string; id?: string }
+interface SseModule { SseParser: new () => { push(text: string): SseEvent[] } }
 const ui = <T>(file: string): Promise<T> => import(new URL(`../ui/${file}`, import.meta.url).href) as Promise<T>;
 
 describe('web UI: prediction, formats, series', () => {
@@ -138,5 +140,18 @@ describe('web UI: prediction, formats, series', () => {
     const a = [{ timestamp: 2, sample: 5 }, { timestamp: 1, sample: 1 }];
     const b = [{ timestamp: 3, sample: 9 }, { timestamp: 2, sample: 2 }, { timestamp: 1, sample: 1 }];
     assert.deepEqual(sumSamples([a, b]), [{ timestamp: 2, sample: 7 }, { timestamp: 1, sample: 2 }]);
+  });
+
+  test('Server-Sent Events: events, names, ids, comments, multi-line data, lines split across chunks', async () => {
+    const { SseParser } = await ui<SseModule>('sse.js');
+    const p = new SseParser();
+    assert.deepEqual(p.push(': warren trace stream\nretry: 5000\nevent: open\ndata: {"vhost":"/"}\n\n'), [{ event: 'open', data: '{"vhost":"/"}' }]);
+    assert.deepEqual(p.push('id: 1\nda'), []);
+    assert.deepEqual(p.push('ta: {"a":\ndata:1}\n'), []);
+    assert.deepEqual(p.push('\n: keep-alive\n\n'), [{ event: 'message', data: '{"a":\n1}', id: '1' }]);
+    // CRLF and CR line ends, the CR and LF of one line end in different chunks.
+    assert.deepEqual(p.push('event: end\r'), []);
+    assert.deepEqual(p.push('\ndata: {}\r\r'), [{ event: 'end', data: '{}', id: '1' }]);
+    assert.deepEqual(p.push('\ndata: x\r\n\r\n'), [{ event: 'message', data: 'x', id: '1' }]);
   });
 });

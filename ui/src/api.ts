@@ -48,32 +48,58 @@ export function clearCredentials(): void {
   sessionStorage.removeItem(USER_KEY);
 }
 
-/** One API call; resolves with the parsed JSON body (undefined for an empty one). */
-export async function api<T = unknown>(method: string, path: string, body?: unknown, headers: Record<string, string> = {}): Promise<T> {
-  const h: Record<string, string> = { 'x-requested-with': 'XMLHttpRequest', accept: 'application/json', ...headers };
+/** The headers every UI request sends: no browser password dialog on 401, and the stored credentials. */
+function requestHeaders(accept: string, extra: Record<string, string>): Record<string, string> {
+  const h: Record<string, string> = { 'x-requested-with': 'XMLHttpRequest', accept, ...extra };
   const auth = sessionStorage.getItem(AUTH_KEY);
   if (auth) h.authorization = auth;
-  if (body !== undefined) h['content-type'] = 'application/json';
-  let res: Response;
+  return h;
+}
+
+async function send(path: string, init: RequestInit): Promise<Response> {
   try {
-    res = await fetch(path, { method, headers: h, body: body === undefined ? undefined : JSON.stringify(body), cache: 'no-store' });
-  } catch {
+    return await fetch(path, { ...init, cache: 'no-store' });
+  } catch (err) {
+    if ((err as Error).name === 'AbortError') throw err;
     throw new ApiError(0, 'network', 'The broker did not answer (is it running?)');
   }
-  const text = await res.text();
-  let parsed: unknown;
+}
+
+function parseJson(text: string): unknown {
   try {
-    parsed = text === '' ? undefined : JSON.parse(text);
+    return text === '' ? undefined : JSON.parse(text);
   } catch {
-    parsed = undefined;
+    return undefined;
   }
-  if (!res.ok) {
-    const b = (parsed ?? {}) as { error?: string; reason?: string };
-    const err = new ApiError(res.status, b.error ?? res.statusText, b.reason ?? (text.slice(0, 200) || res.statusText));
-    if (res.status === 401) onUnauthorised(err);
-    throw err;
-  }
-  return parsed as T;
+}
+
+/** A refused call's error with RabbitMQ's reason; a 401 also tells the app to ask for a login. */
+function refusal(res: Response, text: string): ApiError {
+  const b = (parseJson(text) ?? {}) as { error?: string; reason?: string };
+  const err = new ApiError(res.status, b.error ?? res.statusText, b.reason ?? (text.slice(0, 200) || res.statusText));
+  if (res.status === 401) onUnauthorised(err);
+  return err;
+}
+
+/** One API call; resolves with the parsed JSON body (undefined for an empty one). */
+export async function api<T = unknown>(method: string, path: string, body?: unknown, headers: Record<string, string> = {}): Promise<T> {
+  const h = requestHeaders('application/json', headers);
+  if (body !== undefined) h['content-type'] = 'application/json';
+  const res = await send(path, { method, headers: h, body: body === undefined ? undefined : JSON.stringify(body) });
+  const text = await res.text();
+  if (!res.ok) throw refusal(res, text);
+  return parseJson(text) as T;
+}
+
+/**
+ * A GET whose body is read as it arrives (Server-Sent Events): the open body stream, or ApiError
+ * when refused. `signal` ends it. EventSource cannot send the Authorization header, hence fetch.
+ */
+export async function openStream(path: string, signal: AbortSignal): Promise<ReadableStream<Uint8Array>> {
+  const res = await send(path, { method: 'GET', headers: requestHeaders('text/event-stream', {}), signal });
+  if (!res.ok) throw refusal(res, await res.text());
+  if (!res.body) throw new ApiError(0, 'stream', 'This browser cannot read a response as it arrives');
+  return res.body;
 }
 
 export const get = <T>(path: string): Promise<T> => api<T>('GET', path);

@@ -14,10 +14,13 @@ import { overviewPage } from './pages/overview.js';
 import { policiesPage } from './pages/policies.js';
 import { queuePage } from './pages/queue.js';
 import { queuesPage } from './pages/queues.js';
+import { tracePage } from './pages/trace.js';
 
-/** A page: built once into `root`, then refreshed at every poll. */
+/** A page: built once into `root`, then refreshed at every poll; `leave` when another replaces it. */
 export interface Page {
   refresh(): Promise<void>;
+  /** Ends what outlives a poll (the trace page's open stream). */
+  leave?(): void;
 }
 type PageFactory = (root: HTMLElement, params: string[]) => Page;
 
@@ -32,6 +35,8 @@ const ROUTES: [RegExp, string, string, PageFactory][] = [
   [/^vhosts$/, 'Virtual hosts', 'vhosts', vhostsPage],
   [/^users$/, 'Users', 'users', usersPage],
   [/^policies$/, 'Policies', 'policies', policiesPage],
+  [/^trace$/, 'Trace', 'trace', tracePage],
+  [/^trace\/([^/]+)\/([^/]+)$/, 'Trace', 'trace', tracePage],
 ];
 
 const REFRESH_KEY = 'warren.refresh';
@@ -63,6 +68,7 @@ function clearError(onlyPoll = false): void {
 
 function showLogin(reason?: string): void {
   stopPolling();
+  leavePage();
   $('app').hidden = true;
   $('login').hidden = false;
   const status = $('login-status');
@@ -89,14 +95,21 @@ async function login(ev: Event): Promise<void> {
 
 function logout(): void {
   clearCredentials();
-  page = undefined;
+  leavePage();
   $('main').replaceChildren();
   showLogin();
 }
 
 // ---- routing and polling ----
 
+function leavePage(): void {
+  const leaving = page;
+  page = undefined;
+  leaving?.leave?.();
+}
+
 function route(): void {
+  leavePage();
   const hash = decodeHash();
   const found = ROUTES.map((r) => [r, r[0].exec(hash)] as const).find(([, m]) => m);
   const main = $('main');

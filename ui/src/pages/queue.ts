@@ -44,7 +44,8 @@ export function queuePage(root: HTMLElement, [vhost, name]: string[]): { refresh
   let gone = false;
 
   root.append(
-    h('p', { class: 'crumbs' }, h('a', { href: '#/queues' }, 'Queues'), ` › ${vhost}`),
+    h('p', { class: 'crumbs' }, h('a', { href: '#/queues' }, 'Queues'), ` › ${vhost} · `,
+      h('a', { href: `#/trace/${enc(vhost!)}/${enc(name!)}`, id: 'trace-link' }, 'Trace this queue')),
     h('h1', null, 'Queue ', h('span', { class: 'mono' }, name!)),
     summary,
     h('section', null, h('h2', null, 'Arrival and consumption'), prediction, h('div', { class: 'grid2' }, flowChart, lengthChart)),
