@@ -242,3 +242,34 @@ describe('managing users, permissions and vhosts over the API', () => {
     assert.match(both.body.reason, /password/);
   });
 });
+
+describe('AMQP permissions apply to what a user does over the API', () => {
+  test('declare, delete, bind, publish, get and purge need the same configure/write/read rights as over AMQP', async () => {
+    const broker = tb.warren.broker;
+    broker.addUser('limited', { password: 'limited-pw', tags: ['management'] });
+    // May configure and read only "lim.*" queues; may write nowhere.
+    broker.setPermissions('limited', '/', { configure: '^lim\\.', write: '^$', read: '^lim\\.' });
+    const as: [string, string] = ['limited', 'limited-pw'];
+    const refused = async (method: string, path: string, body?: unknown): Promise<void> => {
+      const r = await api(method, path, { auth: as, body });
+      assert.equal(r.status, 403, `${method} ${path}: ${JSON.stringify(r.body)}`);
+      assert.match(r.body.reason, /access to (queue|exchange) '.*' in vhost '\/' refused for user 'limited'/);
+    };
+    assert.equal((await api('PUT', '/api/queues/%2F/lim.ok', { auth: as, body: { durable: false } })).status, 201);
+    await refused('PUT', '/api/queues/%2F/other', { durable: false });
+    const other = qname('other');
+    assert.equal((await api('PUT', `/api/queues/%2F/${other}`, { body: { durable: false } })).status, 201);
+    await refused('DELETE', `/api/queues/%2F/${other}`);
+    await refused('POST', `/api/queues/%2F/${other}/get`, { count: 1, ackmode: 'ack_requeue_true', encoding: 'auto' });
+    await refused('DELETE', `/api/queues/%2F/${other}/contents`);
+    await refused('POST', '/api/exchanges/%2F/amq.default/publish', { routing_key: 'lim.ok', payload: 'x', payload_encoding: 'string', properties: {} });
+    await refused('POST', '/api/bindings/%2F/e/amq.direct/q/lim.ok', { routing_key: 'k' });
+    await refused('PUT', '/api/exchanges/%2F/ex.x', { type: 'fanout' });
+    // What it may do still works: read its own queue.
+    const got = await api('POST', '/api/queues/%2F/lim.ok/get', { auth: as, body: { count: 1, ackmode: 'ack_requeue_true', encoding: 'auto' } });
+    assert.equal(got.status, 200);
+    assert.equal((await api('DELETE', '/api/queues/%2F/lim.ok', { auth: as })).status, 204);
+    assert.equal((await api('DELETE', `/api/queues/%2F/${other}`)).status, 204);
+    broker.deleteUser('limited');
+  });
+});

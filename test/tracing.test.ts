@@ -153,6 +153,34 @@ describe('firehose', () => {
     });
   });
 
+  test('a delayed message is traced at publish with no queue (its parking place is internal) and routed when due', async () => {
+    assert.equal((await api('PUT', '/api/vhosts/%2F', { body: { tracing: true } })).status, 204);
+    try {
+      await withConn(async (conn) => {
+        const ch = await channel(conn);
+        const tq = await traceQueue(ch);
+        const ex = qname('delayed');
+        const q = qname('due');
+        await ch.assertExchange(ex, 'x-delayed-message', { durable: false, arguments: { 'x-delayed-type': 'direct' } });
+        await ch.assertQueue(q, { durable: false });
+        await ch.bindQueue(q, ex, 'k');
+        const routedBefore = vhost().stats.routed;
+        ch.publish(ex, 'k', Buffer.from('later'), { headers: { 'x-delay': 100 } });
+        await waitForCount(ch, q, 1);
+        const copies = await drainTrace(ch, tq);
+        const publish = copies.find((m) => m.fields.routingKey === `publish.${ex}`);
+        assert.ok(publish, 'the publish is traced');
+        assert.deepEqual(publish.properties.headers?.['routed_queues'], []);
+        assert.equal(vhost().stats.routed - routedBefore, 1, 'counted once, when routed to its queue');
+        await ch.deleteExchange(ex);
+        await ch.deleteQueue(q);
+        await ch.deleteQueue(tq);
+      });
+    } finally {
+      await api('PUT', '/api/vhosts/%2F', { body: { tracing: false } });
+    }
+  });
+
   test('publishing to amq.rabbitmq.trace is refused (internal), and copies are never traced again', async () => {
     await withConn(async (conn) => {
       const ch = await channel(conn);

@@ -85,7 +85,8 @@ export function tracePublish(vhost: VirtualHost, message: Message, routed: Itera
   const ex = traceExchange(vhost);
   if (!ex || message.exchange === TRACE_EXCHANGE) return;
   const queues: FieldValue[] = [];
-  for (const q of routed) queues.push(q.name);
+  // A delayed message is routed at publish only to its exchange's parking queue: no queue yet, as RabbitMQ reports it.
+  for (const q of routed) if (!q.internal) queues.push(q.name);
   emit(vhost, ex, 'publish.', message.exchange, message, {
     vhost: vhost.name, connection: origin.connection, channel: origin.channel, user: origin.user, routed_queues: queues,
   });

@@ -414,6 +414,7 @@ export class VirtualHost implements QueueEvents, DelayedExchangeHost {
     const out = this.#dueQueues;
     try {
       this.route(exchange, message, out);
+      this.stats.routed += out.size;
       for (const q of out) q.enqueue(message);
     } finally {
       out.clear();

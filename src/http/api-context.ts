@@ -1,5 +1,6 @@
 import type { HttpBindings } from '@hono/node-server';
 import type { Context } from 'hono';
+import type { VhostAccess } from '../core/auth/access.js';
 import type { Broker } from '../core/broker.js';
 import type { ConnectionRegistry } from '../core/connection-registry.js';
 import type { Queue } from '../core/queue/queue.js';
@@ -122,4 +123,13 @@ export function stringField(body: Record<string, unknown>, key: string, fallback
 export function optionalString(body: Record<string, unknown>, key: string): string | undefined {
   const v = body[key];
   return v === undefined || v === null ? undefined : stringField(body, key);
+}
+
+/**
+ * The acting user's AMQP permissions in a vhost: RabbitMQ's management API performs declares,
+ * deletes, publishes and gets as that user, so they need the same configure/write/read rights
+ * as over AMQP (403 otherwise), whatever the user's tags.
+ */
+export function accessOf(c: ApiCtx, ctx: ApiContext, vhost: string): VhostAccess {
+  return ctx.broker.vhostAccess(c.get('principal').name, vhost);
 }

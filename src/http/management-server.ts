@@ -80,12 +80,14 @@ export class ManagementServer {
   /** Stops listening and drops idle keep-alive connections, so shutdown does not wait for clients. */
   close(): Promise<void> {
     return new Promise((resolve) => {
+      const streams = this.#traces.size;
       for (const t of [...this.#traces]) t.close('server stopping');
       if (!this.#server.listening) return resolve();
       this.#server.close(() => resolve());
       this.#server.closeIdleConnections();
-      // Requests still running get a moment; a client holding a socket open does not hold up shutdown.
-      setTimeout(() => this.#server.closeAllConnections(), 1000).unref();
+      // Requests still running get a moment; a client holding a socket open does not hold up
+      // shutdown. A trace stream ends a tick or two after close(): its socket needs only that long.
+      setTimeout(() => this.#server.closeAllConnections(), streams > 0 ? 50 : 1000).unref();
     });
   }
 }

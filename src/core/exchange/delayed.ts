@@ -61,7 +61,7 @@ export class DelayedExchange extends Exchange {
     this.#host = host;
     this.#store = host.openDelayStore(name, options.durable, (m) => this.#release(m));
     this.#parking = new Queue(vhost, `${name} (delayed messages)`,
-      { durable: options.durable, exclusive: false, autoDelete: false, arguments: {}, owner: null },
+      { durable: options.durable, exclusive: false, autoDelete: false, arguments: {}, owner: null, internal: true },
       new ParkingStore(this), NO_EVENTS);
   }
 

@@ -23,6 +23,8 @@ export interface QueueOptions {
   arguments: FieldTable;
   /** The connection that owns an exclusive queue (null otherwise). Compared by identity. */
   owner: object | null;
+  /** Not a queue of the vhost: a delayed exchange's parking queue (not traced or counted as a route). */
+  internal?: boolean;
 }
 
 /** What a queue tells its vhost. */
@@ -54,6 +56,7 @@ export class Queue {
   readonly autoDelete: boolean;
   readonly arguments: FieldTable;
   readonly owner: object | null;
+  readonly internal: boolean;
   readonly inbound = new Set<Binding>();
   readonly store: QueueStore;
   readonly consumerList = new ConsumerList();
@@ -89,6 +92,7 @@ export class Queue {
     this.autoDelete = options.autoDelete;
     this.arguments = options.arguments;
     this.owner = options.owner;
+    this.internal = options.internal === true;
     this.store = store;
     this.#events = events;
     this.#expiry = new ExpiryTimer(this);

@@ -2,7 +2,8 @@ import type { Hono } from 'hono';
 import type { Binding, Destination, Exchange } from '../../core/exchange/exchange.js';
 import type { VirtualHost } from '../../core/vhost.js';
 import type { ApiContext, ApiCtx, ApiEnv } from '../api-context.js';
-import { exchangeNameParam, jsonBody, stringField, vhostParam } from '../api-context.js';
+import type { VhostAccess } from '../../core/auth/access.js';
+import { accessOf, exchangeNameParam, jsonBody, stringField, vhostParam } from '../api-context.js';
 import { notFound } from '../errors.js';
 import { jsonToTable, tableToJson } from '../json-values.js';
 import { sendList } from '../list-query.js';
@@ -58,6 +59,7 @@ export function bindingRoutes(app: Hono<ApiEnv>, ctx: ApiContext): void {
     const body = await jsonBody(c);
     const routingKey = stringField(body, 'routing_key', '');
     const args = jsonToTable(body.arguments, 'arguments');
+    checkBind(accessOf(c, ctx, pr.v.name), pr, routingKey);
     pr.v.bind(pr.source, pr.dest, routingKey, args);
     const key = propertiesKey(routingKey, tableToJson(args));
     const enc = encodeURIComponent;
@@ -69,7 +71,15 @@ export function bindingRoutes(app: Hono<ApiEnv>, ctx: ApiContext): void {
   app.delete(`${base}/:props`, (c) => {
     const pr = pair(c, true);
     const b = one(c, pr);
+    checkBind(accessOf(c, ctx, pr.v.name), pr, b.routingKey);
     pr.v.unbind(b.source, b.destination, b.routingKey, b.arguments);
     return c.body(null, 204);
   });
+}
+
+/** queue.bind / exchange.bind as RabbitMQ checks them: write on the destination, read on the source (and its topic read permission). */
+function checkBind(access: VhostAccess, pr: { source: Exchange; dest: Destination; kind: 'q' | 'e' }, routingKey: string): void {
+  access.check('write', pr.kind === 'q' ? 'queue' : 'exchange', pr.dest.name);
+  access.check('read', 'exchange', pr.source.name);
+  if (pr.source.type === 'topic') access.checkTopic('read', pr.source.name, routingKey);
 }

@@ -2,7 +2,7 @@ import type { Hono } from 'hono';
 import type { Exchange } from '../../core/exchange/exchange.js';
 import type { VirtualHost } from '../../core/vhost.js';
 import type { ApiContext, ApiCtx, ApiEnv } from '../api-context.js';
-import { boolField, exchangeNameParam, jsonBody, queryFlag, stringField, vhostParam } from '../api-context.js';
+import { accessOf, boolField, exchangeNameParam, jsonBody, queryFlag, stringField, vhostParam } from '../api-context.js';
 import { HttpError, notFound } from '../errors.js';
 import { jsonToTable } from '../json-values.js';
 import { sendList } from '../list-query.js';
@@ -37,12 +37,14 @@ export function exchangeRoutes(app: Hono<ApiEnv>, ctx: ApiContext): void {
     const body = await jsonBody(c);
     const name = exchangeNameParam(c.req.param('name'));
     const existed = v.exchanges.has(name);
+    const args = jsonToTable(body.arguments, 'arguments');
+    accessOf(c, ctx, v.name).checkExchangeDeclare(name, args, !existed);
     // As RabbitMQ's API: type is required; durable defaults to true, the other flags to false.
     v.declareExchange(name, stringField(body, 'type'), {
       durable: boolField(body, 'durable', true),
       autoDelete: boolField(body, 'auto_delete', false),
       internal: boolField(body, 'internal', false),
-      arguments: jsonToTable(body.arguments, 'arguments'),
+      arguments: args,
     }, false);
     return c.body(null, existed ? 204 : 201);
   });
@@ -51,6 +53,7 @@ export function exchangeRoutes(app: Hono<ApiEnv>, ctx: ApiContext): void {
     const v = vhostParam(c, ctx);
     c.get('principal').requireWrite(v.name);
     const ex = exchangeParam(c, v);
+    accessOf(c, ctx, v.name).check('configure', 'exchange', ex.name);
     v.deleteExchange(ex.name, queryFlag(c, 'if-unused'));
     return c.body(null, 204);
   });
@@ -68,7 +71,11 @@ export function exchangeRoutes(app: Hono<ApiEnv>, ctx: ApiContext): void {
     const v = vhostParam(c, ctx);
     c.get('principal').requireWrite(v.name);
     const ex = exchangeParam(c, v);
-    const { routed, durable } = publishFromJson(v, ex, await jsonBody(c), c.get('principal').name, ctx.broker.messages.commit);
+    const body = await jsonBody(c);
+    const access = accessOf(c, ctx, v.name);
+    access.checkPublish(ex.name);
+    if (ex.type === 'topic') access.checkTopic('write', ex.name, typeof body['routing_key'] === 'string' ? body['routing_key'] : '');
+    const { routed, durable } = publishFromJson(v, ex, body, c.get('principal').name, ctx.broker.messages.commit);
     if (!(await durable)) throw new HttpError(500, 'internal_server_error', 'the message could not be written to disk');
     return c.json({ routed });
   });

@@ -2,7 +2,7 @@ import type { Hono } from 'hono';
 import type { Queue } from '../../core/queue/queue.js';
 import type { VirtualHost } from '../../core/vhost.js';
 import type { ApiContext, ApiCtx, ApiEnv } from '../api-context.js';
-import { boolField, jsonBody, queryFlag, vhostParam } from '../api-context.js';
+import { accessOf, boolField, jsonBody, queryFlag, vhostParam } from '../api-context.js';
 import { badRequest, notFound } from '../errors.js';
 import { jsonToTable } from '../json-values.js';
 import { sendList } from '../list-query.js';
@@ -45,11 +45,13 @@ export function queueRoutes(app: Hono<ApiEnv>, ctx: ApiContext): void {
     // An exclusive queue belongs to a connection; over HTTP there is none to own it (RabbitMQ refuses too).
     if (boolField(body, 'exclusive', false)) throw badRequest('exclusive queues cannot be declared over HTTP');
     const existed = v.queues.has(name);
+    const args = jsonToTable(body.arguments, 'arguments');
+    accessOf(c, ctx, v.name).checkQueueDeclare(name, args, !existed);
     v.declareQueue(name, {
       durable: boolField(body, 'durable', true),
       exclusive: false,
       autoDelete: boolField(body, 'auto_delete', false),
-      arguments: jsonToTable(body.arguments, 'arguments'),
+      arguments: args,
     }, false, null);
     return c.body(null, existed ? 204 : 201);
   });
@@ -57,18 +59,23 @@ export function queueRoutes(app: Hono<ApiEnv>, ctx: ApiContext): void {
   app.delete('/api/queues/:vhost/:name', (c) => {
     const v = writable(c);
     const q = queueParam(c, v);
+    accessOf(c, ctx, v.name).check('configure', 'queue', q.name);
     v.deleteQueue(q.name, queryFlag(c, 'if-unused'), queryFlag(c, 'if-empty'), q.owner);
     return c.body(null, 204);
   });
 
   app.delete('/api/queues/:vhost/:name/contents', (c) => {
-    queueParam(c, writable(c)).purge();
+    const v = writable(c);
+    const q = queueParam(c, v);
+    accessOf(c, ctx, v.name).check('read', 'queue', q.name);
+    q.purge();
     return c.body(null, 204);
   });
 
   app.post('/api/queues/:vhost/:name/get', async (c) => {
     const v = writable(c);
     const q = queueParam(c, v);
+    accessOf(c, ctx, v.name).check('read', 'queue', q.name);
     return c.json(getMessages(v, q, await jsonBody(c), c.get('principal').name));
   });
 

@@ -28,6 +28,8 @@ export function vhostRoutes(app: Hono<ApiEnv>, ctx: ApiContext): void {
       // Firehose tracing (as RabbitMQ's field; absent: unchanged). Durable in Warren, unlike RabbitMQ.
       tracing: body['tracing'] == null ? undefined : boolField(body, 'tracing', false),
     });
+    // As RabbitMQ's management API: the user who creates a vhost gets full permissions in it.
+    if (created) ctx.directory.setPermissions(c.req.param('vhost'), c.get('principal').name, { configure: '.*', write: '.*', read: '.*' });
     return c.body(null, created ? 201 : 204);
   });
 

@@ -241,9 +241,11 @@ export class Channel implements DeliveryChannel, ReplyTarget, ConfirmTarget, Com
       // Traced before the queues take it, so a trace shows the publish before its deliveries.
       if (this.vhost.tracing) tracePublished(this, message, routed);
       if (routed.size === 0) return this.#unroutable(message, mandatory);
-      vs.routed += routed.size;
       let refused = false;
-      for (const q of routed) if (!q.enqueue(message)) refused = true;
+      for (const q of routed) {
+        if (!q.enqueue(message)) refused = true;
+        if (!q.internal) vs.routed++; // a delayed message counts when it is routed on, when due
+      }
       // A queue at its length limit with x-overflow reject-publish(-dlx): the publisher gets a nack.
       if (refused) this.#confirms?.refused();
     } finally {
