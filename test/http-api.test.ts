@@ -278,6 +278,15 @@ describe('message statistics', () => {
       assert.ok(overview.message_stats.publish >= 5, 'publishers sent at least these 5');
       const vhost = (await api('GET', '/api/vhosts/%2F')).body;
       assert.ok(vhost.message_stats.publish >= 5);
+      // Publishes and gets over the API count as AMQP ones do.
+      const before = (await api('GET', '/api/overview')).body.message_stats.publish;
+      await api('POST', '/api/exchanges/%2F/amq.default/publish', { body: { routing_key: q, payload: 'h', payload_encoding: 'string', properties: {} } });
+      await api('POST', `/api/queues/%2F/${q}/get`, { body: { count: 1, ackmode: 'ack_requeue_false', encoding: 'auto' } });
+      const after = (await api('GET', `/api/queues/%2F/${q}`)).body;
+      assert.equal(after.message_stats.publish, 6);
+      assert.equal(after.message_stats.get, 4);
+      assert.equal(after.message_stats.ack, 4);
+      assert.equal((await api('GET', '/api/overview')).body.message_stats.publish, before + 1);
       await ch.deleteQueue(q);
     });
   });

@@ -17,6 +17,7 @@ import { stringField } from '../api-context.js';
 import { badRequest } from '../errors.js';
 import type { Json } from '../json-values.js';
 import { jsonToProperties, propertiesToJson } from '../json-values.js';
+import { countGet, QueueStats } from '../../core/stats/counters.js';
 
 /**
  * Routes a message given as RabbitMQ's publish body; `routed` when at least one queue took it.
@@ -50,7 +51,13 @@ export function publishFromJson(v: VirtualHost, ex: Exchange, body: Record<strin
   const writes = commit.writes;
   v.route(ex, message, targets);
   if (v.tracing) tracePublish(v, message, targets, httpOrigin(user));
-  for (const q of targets) q.enqueue(message);
+  // Counted as an AMQP publish is: received, then routed (per queue) or dropped.
+  v.stats.publishIn++;
+  if (targets.size === 0) v.stats.dropUnroutable++;
+  for (const q of targets) {
+    q.enqueue(message);
+    if (!q.internal) v.stats.routed++;
+  }
   const durable = commit.writes === writes ? Promise.resolve(true) : onDisk(commit, commit.epoch);
   return { routed: targets.size > 0, durable };
 }
@@ -101,13 +108,17 @@ export function getMessages(v: VirtualHost, q: Queue, body: Record<string, unkno
     const entry = q.get();
     if (!entry) break;
     taken.push({ entry, remaining: q.messageCount });
+    countGet(q.stats, HTTP_CHANNEL_STATS, false, entry.redelivered);
     if (v.tracing) traceDeliver(v, q.name, entry.message, entry.redelivered, httpOrigin(user));
   }
   const out = taken.map(({ entry, remaining }) => messageJson(entry, remaining, encoding, truncate));
   const requeue = mode === 'ack_requeue_true' || mode === 'reject_requeue_true';
   for (const { entry } of taken) {
     if (requeue) q.returnEntry(entry);
-    else if (mode === 'ack_requeue_false') q.ack(entry);
+    else if (mode === 'ack_requeue_false') {
+      q.ack(entry);
+      q.stats.ack++;
+    }
     else q.reject(entry);
   }
   if (requeue && taken.length > 0 && q.consumerCount > 0) q.drain();
@@ -145,3 +156,6 @@ function messageJson(entry: QueueEntry, remaining: number, encoding: 'auto' | 'b
     payload_encoding: payloadEncoding,
   };
 }
+
+/** Gets over HTTP have no AMQP channel: the channel side of the counters goes here (the queue side is what is reported). */
+const HTTP_CHANNEL_STATS = new QueueStats();
