@@ -132,10 +132,3 @@ export class CoreAccessDirectory implements AccessDirectory {
     return true;
   }
 }
-
-/** Tags as an array (RabbitMQ 3.10+) or a comma-separated string (older exports). */
-export function parseTags(tags: unknown): string[] {
-  if (Array.isArray(tags)) return tags.filter((t): t is string => typeof t === 'string' && t !== '');
-  if (typeof tags === 'string') return tags.split(',').map((t) => t.trim()).filter((t) => t !== '');
-  return [];
-}
