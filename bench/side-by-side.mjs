@@ -41,8 +41,12 @@ const { values: o } = parseArgs({ options: {
   rates: { type: 'string', default: '1000,10000,50000' },
   'rabbit-port': { type: 'string', default: '5672' }, 'warren-port': { type: 'string', default: '5681' },
   quiet: { type: 'string', default: '15' }, 'max-other': { type: 'string', default: '50' },
-  out: { type: 'string' },
+  out: { type: 'string' }, client: { type: 'string', default: 'raw' },
+  brokers: { type: 'string', default: 'warren,rabbitmq' }, 'warren-node-args': { type: 'string', default: '' },
+  'warren-main': { type: 'string' },
 } });
+if (!['raw', 'amqplib'].includes(o.client)) throw new Error(`--client must be raw or amqplib, not ${o.client}`);
+const WORKER = o.client === 'raw' ? 'scenarios/raw-worker.mjs' : 'scenarios/worker.mjs';
 const runs = Number(o.runs);
 const producers = Number(o.producers);
 const sizes = o.sizes.split(',').map(Number);
@@ -99,13 +103,14 @@ function stopRabbit() {
 }
 
 async function startWarren() {
-  const main = join(root, 'dist/src/cli/main.js');
-  if (!existsSync(main)) throw new Error('dist/src/cli/main.js missing: npm run build first');
+  const main = o['warren-main'] ?? join(root, 'dist/src/cli/main.js');
+  if (!existsSync(main)) throw new Error(`${main} missing: npm run build first`);
   const url = `amqp://guest:guest@127.0.0.1:${warrenPort}`;
   if (await answers(url, 0)) throw new Error(`something already answers on ${warrenPort} (--warren-port)`);
   warrenDir = mkdtempSync(join(tmpdir(), 'warren-sbs-'));
   log(`starting Warren on ${warrenPort}, data in ${warrenDir}`);
-  warrenProc = spawn(process.execPath, [main, 'start', '--amqp-port', String(warrenPort), '--host', '127.0.0.1',
+  const nodeArgs = o['warren-node-args'].split(' ').filter(Boolean); // e.g. --cpu-prof --cpu-prof-dir=/tmp/p
+  warrenProc = spawn(process.execPath, [...nodeArgs, main, 'start', '--amqp-port', String(warrenPort), '--host', '127.0.0.1',
     '--management-port', '0', '--metrics-port', '0', '--data-dir', warrenDir, '--log-level', 'warn'], { stdio: ['ignore', 'ignore', 'inherit'] });
   if (!(await answers(url, 30_000))) throw new Error(`Warren does not answer on ${warrenPort}`);
   return url;
@@ -142,7 +147,7 @@ for (const sig of ['SIGINT', 'SIGTERM']) {
 // ---------------------------------------------------------------- generator processes
 
 function spawnWorker(spec) {
-  const proc = fork(join(here, 'scenarios/worker.mjs'), [JSON.stringify(spec)], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+  const proc = fork(join(here, WORKER), [JSON.stringify(spec)], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
   children.add(proc);
   const replies = [];
   let waiting = null;
@@ -277,12 +282,17 @@ log(`machine: ${machine.cpus} CPU, ${machine.uptimeBefore}`);
 
 const results = [];
 try {
-  const rabbitUrl = await startRabbit();
-  const warrenUrl = await startWarren();
-  const brokers = [
-    { name: 'warren', url: warrenUrl, pid: () => warrenProc?.pid ?? brokerPid(warrenUrl) },
-    { name: 'rabbitmq', url: rabbitUrl, pid: () => brokerPid(rabbitUrl) },
-  ];
+  const wanted = o.brokers.split(',');
+  const brokers = [];
+  if (wanted.includes('warren')) {
+    const warrenUrl = await startWarren();
+    brokers.push({ name: 'warren', url: warrenUrl, pid: () => warrenProc?.pid ?? brokerPid(warrenUrl) });
+  }
+  if (wanted.includes('rabbitmq')) {
+    const rabbitUrl = await startRabbit();
+    brokers.push({ name: 'rabbitmq', url: rabbitUrl, pid: () => brokerPid(rabbitUrl) });
+  }
+  if (brokers.length === 0) throw new Error('--brokers: warren, rabbitmq or both');
   for (const id of o.scenarios.split(',').map((s) => s.trim().toUpperCase())) {
     const sc = SCENARIOS[id];
     if (!sc) throw new Error(`unknown scenario ${id} (S1, S2, S3, S4)`);
@@ -300,7 +310,7 @@ try {
           }
           entry.runs[br.name].push(r);
           log(`${id} ${sc.latency ? `${variant} msg/s` : `${variant} B`} ${br.name} run ${run}: delivered ${fmt(r.delivered)} msg/s, published ${fmt(r.published)},`,
-            `broker CPU ${fmt(r.brokerCpu)}%, producers ${r.producerCpu.map((x) => fmt(x)).join('+')}%, consumers ${r.consumerCpu.map((x) => fmt(x)).join('+')}%,`,
+            `broker CPU ${fmt(r.brokerCpu)}% (${fmt((r.brokerCpu * 1e4) / r.delivered, 2)} µs/msg), producers ${r.producerCpu.map((x) => fmt(x)).join('+')}%, consumers ${r.consumerCpu.map((x) => fmt(x)).join('+')}%,`,
             `other ${fmt(r.otherCpu)}%${r.latency ? `, p50/p99/p99.9 ${fmt(r.latency.p50)}/${fmt(r.latency.p99)}/${fmt(r.latency.p999)} µs` : ''}`);
         }
       }

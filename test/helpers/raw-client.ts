@@ -34,7 +34,8 @@ export class RawClient {
         else throw new Error('raw client: expected AMQP header or frame');
         this.#wake();
       },
-      onFrame: (type, channel, payload) => {
+      onFrame: (type, channel, buf, start, end) => {
+        const payload = buf.subarray(start, end);
         const f: RawFrame = { type, channel, payload: Buffer.from(payload) };
         if (type === 1) f.method = M.decodeMethod(payload);
         this.frames.push(f);

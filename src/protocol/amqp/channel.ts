@@ -12,6 +12,7 @@ import type { AmqpMethod } from './codec/methods.generated.js';
 import * as M from './codec/methods.generated.js';
 import { F_EXPIRATION, F_REPLY_TO, F_USER_ID, hasPropertyFlag } from './codec/properties.js';
 import { checkExpiration, consumerPriority } from './publish-checks.js';
+import { PublishArgs } from './publish-args.js';
 import { ContentAssembly } from './content-assembly.js';
 import type { AmqpConnection } from './connection.js';
 import type { DeliveryChannel } from './deliveries.js';
@@ -65,6 +66,7 @@ export class Channel implements DeliveryChannel, ReplyTarget, ConfirmTarget, Com
   /** Frames that arrived while the channel waits for the disk (tx.commit, or close with confirms owed). */
   #deferred: { type: number; payload: Buffer }[] | null = null;
   #replyConsumer: ReplyConsumer | undefined;
+  #publishArgs: PublishArgs | undefined;
 
   constructor(conn: AmqpConnection, id: number) {
     this.conn = conn;
@@ -96,22 +98,37 @@ export class Channel implements DeliveryChannel, ReplyTarget, ConfirmTarget, Com
     return this.#state === 'open' && this.conn.writable;
   }
 
-  /** One frame for this channel. Soft errors close the channel; hard ones propagate to the connection. */
-  onFrame(type: number, payload: Buffer): void {
+  /**
+   * One frame for this channel, its payload `buf[start, end)` (valid during the call only). Soft
+   * errors close the channel; hard ones propagate to the connection. The publish path (publish
+   * method, content header, body) reads the range in place; other methods get a view and the
+   * generic decoder.
+   */
+  onFrame(type: number, buf: Buffer, start: number, end: number): void {
     if (this.#state !== 'open') {
       // §1.5.2.5: after channel.close, only close / close-ok matter.
-      if (type === FRAME_METHOD) this.#onMethodWhileClosing(M.decodeMethod(payload));
+      if (type === FRAME_METHOD) this.#onMethodWhileClosing(M.decodeMethod(buf.subarray(start, end)));
       return;
     }
     if (this.#deferred) {
-      this.#deferred.push({ type, payload: Buffer.from(payload) });
+      this.#deferred.push({ type, payload: Buffer.from(buf.subarray(start, end)) });
       return;
     }
     try {
-      if (type === FRAME_METHOD) {
+      if (type === FRAME_BODY) {
+        if (this.#content.body(buf, start, end)) this.#completePublish();
+      } else if (type === FRAME_HEADER) {
+        if (this.#content.header(buf, start, end)) this.#completePublish();
+      } else if (type === FRAME_METHOD) {
         if (this.#content.awaiting !== 'method') {
           throw new AmqpError(UNEXPECTED_FRAME, `expected content ${this.#content.awaiting} frame, got a method frame`);
         }
+        if (end - start >= 4 && buf.readUInt32BE(start) === M.BASIC_PUBLISH && (this.#publishArgs ??= new PublishArgs()).decode(buf, start, end)) {
+          const a = this.#publishArgs;
+          this.#methodId = M.BASIC_PUBLISH;
+          return this.#onPublish(a.exchange, a.routingKey, a.mandatory, a.immediate);
+        }
+        const payload = buf.subarray(start, end);
         const m = M.decodeMethod(payload);
         if (m.id === M.CHANNEL_CLOSE && this.#confirms && this.#confirms.pending > 0) {
           // Confirms owed go out before close-ok (else a retrying publisher duplicates them): wait for the disk.
@@ -120,10 +137,6 @@ export class Channel implements DeliveryChannel, ReplyTarget, ConfirmTarget, Com
         }
         this.#methodId = m.id;
         this.#onMethod(m);
-      } else if (type === FRAME_HEADER) {
-        if (this.#content.header(payload)) this.#completePublish();
-      } else if (type === FRAME_BODY) {
-        if (this.#content.body(payload)) this.#completePublish();
       }
       else throw new AmqpError(FRAME_ERROR, `unknown frame type ${type}`);
     } catch (err) {
@@ -144,7 +157,7 @@ export class Channel implements DeliveryChannel, ReplyTarget, ConfirmTarget, Com
   #onMethod(m: AmqpMethod): void {
     const out = this.conn.outbox;
     switch (m.id) {
-      case M.BASIC_PUBLISH: return this.#onPublish(m);
+      case M.BASIC_PUBLISH: return this.#onPublish(m.exchange, m.routingKey, m.mandatory, m.immediate);
       case M.BASIC_ACK: return this.#settle(m.deliveryTag, m.multiple, false, false);
       case M.BASIC_NACK: return this.#settle(m.deliveryTag, m.multiple, true, m.requeue);
       case M.BASIC_REJECT: return this.#settle(m.deliveryTag, false, true, m.requeue);
@@ -193,34 +206,34 @@ export class Channel implements DeliveryChannel, ReplyTarget, ConfirmTarget, Com
 
   // ---- publishing ----
 
-  #onPublish(m: M.BasicPublish): void {
-    if (m.immediate) throw new AmqpError(NOT_IMPLEMENTED, 'immediate=true');
+  #onPublish(exchange: string, routingKey: string, mandatory: boolean, immediate: boolean): void {
+    if (immediate) throw new AmqpError(NOT_IMPLEMENTED, 'immediate=true');
     // RabbitMQ's order: write permission (cached per exchange), existence, internal, topic permission.
-    this.access.checkPublish(m.exchange);
-    const ex = this.vhost.getExchange(m.exchange);
+    this.access.checkPublish(exchange);
+    const ex = this.vhost.getExchange(exchange);
     if (ex.internal) {
-      throw new BrokerError(ACCESS_REFUSED, `cannot publish to internal exchange '${m.exchange}' in vhost '${this.vhost.name}'`);
+      throw new BrokerError(ACCESS_REFUSED, `cannot publish to internal exchange '${exchange}' in vhost '${this.vhost.name}'`);
     }
-    if (ex.type === 'topic') this.access.checkTopic('write', ex.name, m.routingKey);
-    this.#content.start(m, ex);
+    if (ex.type === 'topic') this.access.checkTopic('write', ex.name, routingKey);
+    this.#content.start(exchange, routingKey, mandatory, ex);
     this.conn.publishing();
   }
 
   #completePublish(): void {
     const content = this.#content;
-    const m = content.publish!;
+    const mandatory = content.mandatory;
     const ex = content.exchange!;
     const message = content.take();
     if (hasPropertyFlag(message.rawProperties, F_USER_ID)) this.#checkUserId(message);
     if (hasPropertyFlag(message.rawProperties, F_EXPIRATION)) checkExpiration(message);
     if (hasPropertyFlag(message.rawProperties, F_REPLY_TO)) this.#rewriteReplyTo(message);
     if (this.#tx) {
-      this.#tx.publishes.push({ exchange: ex, message, mandatory: m.mandatory });
+      this.#tx.publishes.push({ exchange: ex, message, mandatory });
       return;
     }
     const commit = this.conn.broker.messages.commit;
     const writes = commit.writes;
-    this.#route(ex, message, m.mandatory);
+    this.#route(ex, message, mandatory);
     // A persistent message written to a durable queue is confirmed once the disk has it.
     this.#confirms?.published(commit.writes !== writes ? commit.epoch : 0);
   }
@@ -313,7 +326,8 @@ export class Channel implements DeliveryChannel, ReplyTarget, ConfirmTarget, Com
     if (!frames || this.#txEpoch !== 0) return;
     this.#deferred = null;
     for (let i = 0; i < frames.length; i++) {
-      this.onFrame(frames[i]!.type, frames[i]!.payload);
+      const f = frames[i]!;
+      this.onFrame(f.type, f.payload, 0, f.payload.length);
       if (this.#deferred) {
         (this.#deferred as { type: number; payload: Buffer }[]).push(...frames.slice(i + 1));
         return;

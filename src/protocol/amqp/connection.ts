@@ -193,7 +193,7 @@ export class AmqpConnection implements FrameHandler {
     });
   }
 
-  onFrame(type: number, channel: number, payload: Buffer): void {
+  onFrame(type: number, channel: number, buf: Buffer, start: number, end: number): void {
     if (this.#state === 'closed') return;
     if (type === FRAME_HEARTBEAT) {
       if (channel !== 0) throw new AmqpError(FRAME_ERROR, 'heartbeat frame on a non-zero channel');
@@ -201,7 +201,7 @@ export class AmqpConnection implements FrameHandler {
     }
     if (channel === 0) {
       if (type !== FRAME_METHOD) throw new AmqpError(UNEXPECTED_FRAME, `content frame (type ${type}) on channel 0`);
-      this.#onConnectionMethod(M.decodeMethod(payload));
+      this.#onConnectionMethod(M.decodeMethod(buf.subarray(start, end)));
       return;
     }
     if (this.#state === 'closing') return; // §2.2.4: after close, ignore all but close/close-ok
@@ -209,7 +209,7 @@ export class AmqpConnection implements FrameHandler {
     let ch = this.channels.get(channel);
     if (!ch) {
       if (type !== FRAME_METHOD) throw new AmqpError(CHANNEL_ERROR, `content frame on unopened channel ${channel}`);
-      const m = M.decodeMethod(payload);
+      const m = M.decodeMethod(buf.subarray(start, end));
       if (m.id !== M.CHANNEL_OPEN) {
         throw new AmqpError(CHANNEL_ERROR, `expected 'channel.open' on channel ${channel}, got '${M.methodName(m.id)}'`, m.id >>> 16, m.id & 0xffff);
       }
@@ -221,7 +221,7 @@ export class AmqpConnection implements FrameHandler {
       this.outbox.writeMethod(channel, { id: M.CHANNEL_OPEN_OK });
       return;
     }
-    ch.onFrame(type, payload);
+    ch.onFrame(type, buf, start, end);
   }
 
   #onConnectionMethod(m: AmqpMethod): void {

@@ -18,19 +18,30 @@ export interface ContentHeader {
 const FIXED = 12;
 
 export function decodeContentHeader(payload: Buffer): ContentHeader {
+  const bodySize = contentBodySize(payload, 0, payload.length);
+  return { classId: payload.readUInt16BE(0), bodySize, rawProperties: payload.subarray(FIXED) };
+}
+
+/**
+ * The body-size of the content header payload `buf[start, end)`, after checking its fixed part;
+ * the class-id is at offset 0 and the raw properties start at offset 12 (no object or view made:
+ * the publish path).
+ */
+export function contentBodySize(buf: Buffer, start: number, end: number): number {
   // At least the fixed part and one property-flags word.
-  if (payload.length < FIXED + 2) {
+  if (end - start < FIXED + 2) {
     throw new AmqpError(SYNTAX_ERROR,
-      `content header payload is ${payload.length} bytes, need at least ${FIXED + 2}`);
+      `content header payload is ${end - start} bytes, need at least ${FIXED + 2}`);
   }
-  const classId = payload.readUInt16BE(0);
-  const hi = payload.readUInt32BE(4);
+  const hi = buf.readUInt32BE(start + 4);
   if (hi > 0x1f_ffff) {
     throw new AmqpError(SYNTAX_ERROR, 'content header body-size exceeds Number.MAX_SAFE_INTEGER');
   }
-  const bodySize = hi * 0x1_0000_0000 + payload.readUInt32BE(8);
-  return { classId, bodySize, rawProperties: payload.subarray(FIXED) };
+  return hi * 0x1_0000_0000 + buf.readUInt32BE(start + 8);
 }
+
+/** Where the raw properties start in a content header payload. */
+export const CONTENT_HEADER_PROPERTIES_AT = FIXED;
 
 /** Appends a complete HEADER frame (type 2) to `w`; on a bad argument nothing is appended. */
 export function writeContentHeaderFrame(

@@ -5,8 +5,8 @@
  *   protocol header: the first 8 bytes, whatever they are (the connection validates them)
  *   frame:           type u8 | channel u16 | size u32 | payload[size] | frame-end 0xCE
  *
- * Frames that lie wholly inside one chunk are handed out as subarray views of it (no copy, no
- * allocation). A frame that spans chunks is accumulated into one buffer sized to that frame; a
+ * Frames that lie wholly inside one chunk are handed out as a range of it (no copy, and not even
+ * a view object: the handler makes one only if it needs one). A frame that spans chunks is accumulated into one buffer sized to that frame; a
  * frame header split across chunks goes through an 8-byte scratch buffer.
  *
  * Errors: a bad frame-end, an unknown frame type or a frame larger than `maxFrameSize` throw
@@ -22,8 +22,8 @@ import { FRAME_BODY, FRAME_END, FRAME_HEADER, FRAME_HEARTBEAT, FRAME_METHOD, FRA
 export interface FrameHandler {
   /** The first 8 bytes the peer sent (a fresh buffer). */
   onProtocolHeader(header: Buffer): void;
-  /** One complete frame; `payload` is a view that is only valid during the call. */
-  onFrame(type: number, channel: number, payload: Buffer): void;
+  /** One complete frame: its payload is `buf[start, end)`, only valid during the call. */
+  onFrame(type: number, channel: number, buf: Buffer, start: number, end: number): void;
 }
 
 const S_PROTOCOL = 0; // collecting the 8-byte protocol header
@@ -219,6 +219,6 @@ export class FrameReader {
       throw this.fail(`frame end byte 0x${fe.toString(16).padStart(2, '0')} instead of 0xce` +
         ` (frame type ${this.type}, channel ${this.channel}, size ${this.size})`);
     }
-    this.handler.onFrame(this.type, this.channel, b.subarray(start, end));
+    this.handler.onFrame(this.type, this.channel, b, start, end);
   }
 }

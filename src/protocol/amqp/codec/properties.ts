@@ -209,11 +209,11 @@ function skipShort(r: Reader): void {
  * table's structure) without decoding them; throws 502 SYNTAX_ERROR otherwise. RabbitMQ refuses
  * such a publish too, and it keeps malformed bytes from reaching consumers' client libraries.
  */
-export function validateProperties(raw: Buffer): void {
+export function validateProperties(raw: Buffer, start = 0, end = raw.length): void {
   const r = scratchReader;
   r.buf = raw;
-  r.pos = 0;
-  r.end = raw.length;
+  r.pos = start;
+  r.end = end;
   try {
     const f = readFlags(r);
     if (f & F_CONTENT_TYPE) skipShort(r);
