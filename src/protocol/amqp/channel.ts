@@ -123,10 +123,15 @@ export class Channel implements DeliveryChannel, ReplyTarget, ConfirmTarget, Com
         if (this.#content.awaiting !== 'method') {
           throw new AmqpError(UNEXPECTED_FRAME, `expected content ${this.#content.awaiting} frame, got a method frame`);
         }
-        if (end - start >= 4 && buf.readUInt32BE(start) === M.BASIC_PUBLISH && (this.#publishArgs ??= new PublishArgs()).decode(buf, start, end)) {
+        const id = end - start >= 4 ? buf.readUInt32BE(start) : 0;
+        if (id === M.BASIC_PUBLISH && (this.#publishArgs ??= new PublishArgs()).decode(buf, start, end)) {
           const a = this.#publishArgs;
-          this.#methodId = M.BASIC_PUBLISH;
+          this.#methodId = id;
           return this.#onPublish(a.exchange, a.routingKey, a.mandatory, a.immediate);
+        }
+        if (id === M.BASIC_ACK && end - start >= 13 && buf.readUInt32BE(start + 4) <= 0x1f_ffff) { // delivery-tag u64, multiple bit (§1.8.3.13)
+          this.#methodId = id;
+          return this.#settle(readDeliveryTag(buf, start + 4), (buf[start + 12]! & 1) !== 0, false, false);
         }
         const payload = buf.subarray(start, end);
         const m = M.decodeMethod(payload);
@@ -494,3 +499,7 @@ export class Channel implements DeliveryChannel, ReplyTarget, ConfirmTarget, Com
   }
 }
 
+/** A delivery-tag (u64, high word checked by the caller to keep it under 2^53) as a number. */
+function readDeliveryTag(buf: Buffer, at: number): number {
+  return buf.readUInt32BE(at) * 0x1_0000_0000 + buf.readUInt32BE(at + 4);
+}
