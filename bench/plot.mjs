@@ -128,6 +128,13 @@ function barChart({ rows, value, dots, fmtValue, ratioLabel, title, subtitle }) 
 
 // ---------------------------------------------------------------- latency (S3)
 
+/** p50 circle, p99 square, p99.9 triangle, so that a lone point still says which percentile it is. */
+function marker(k, x, y, color, tip) {
+  const t = `<title>${esc(tip)}</title>`;
+  if (k === 'p50') return `<circle cx="${r1(x)}" cy="${r1(y)}" r="3.5" fill="${color}">${t}</circle>`;
+  if (k === 'p99') return `<rect x="${r1(x - 3.5)}" y="${r1(y - 3.5)}" width="7" height="7" fill="${color}">${t}</rect>`;
+  return `<path d="M${r1(x)},${r1(y - 4.5)} L${r1(x + 4.5)},${r1(y + 3.5)} L${r1(x - 4.5)},${r1(y + 3.5)} Z" fill="${color}">${t}</path>`;
+}
 function latencyChart(rows) {
   const L = 80, R = W - 220, T = 70, H = 460, B = H - 60;
   const P = [['p50', 'p50', ''], ['p99', 'p99', '7 4'], ['p999', 'p99.9', '2 3']];
@@ -159,8 +166,8 @@ function latencyChart(rows) {
       const pts = rows.filter((r) => ok(r[b.key]?.[k]) && r[b.key][k] > 0).map((r) => [X(r.variant), Y(r[b.key][k]), r]);
       const stroke = `stroke="${b.color}" stroke-width="2"${dash ? ` stroke-dasharray="${dash}"` : ''}`;
       if (pts.length > 1) body.push(`<polyline points="${pts.map(([x, y]) => `${r1(x)},${r1(y)}`).join(' ')}" fill="none" ${stroke}/>`);
-      for (const [x, y, r] of pts) body.push(`<circle cx="${r1(x)}" cy="${r1(y)}" r="3.5" fill="${b.color}"><title>${esc(`${b.name} ${name} at ${human(r.variant)} msg/s: ${micros(r[b.key][k])}`)}</title></circle>`);
-      body.push(line(R + 24, ly, R + 60, ly, stroke), text(R + 68, ly + 4, name));
+      for (const [x, y, r] of pts) body.push(marker(k, x, y, b.color, `${b.name} ${name} at ${human(r.variant)} msg/s: ${micros(r[b.key][k])}`));
+      body.push(line(R + 24, ly, R + 60, ly, stroke), marker(k, R + 42, ly, b.color, name), text(R + 68, ly + 4, name));
       ly += 18;
     }
     ly += 12;
