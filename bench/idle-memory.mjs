@@ -312,12 +312,16 @@ function maxOpenFiles(pid) {
   }
 }
 
-/** RabbitMQ's own memory breakdown (top entries), or null when the CLI is not there. */
+/**
+ * RabbitMQ's own memory breakdown (the connection_*, queue_*, other_proc, binary and
+ * allocated_unused entries), or null when the CLI is not there. Its "binary" figure double-counts
+ * binaries shared between processes (it can exceed RSS many times over); read the process entries.
+ */
 function rabbitBreakdown() {
   try {
     const out = execFileSync('rabbitmq-diagnostics', ['-q', 'memory_breakdown', '--unit', 'mb'],
       { encoding: 'utf8', timeout: 30000, stdio: ['ignore', 'pipe', 'ignore'] });
-    return out.split('\n').map((l) => l.trim()).filter((l) => /:\s*[\d.]+ mb/.test(l)).slice(0, 8).join('; ');
+    return out.split('\n').map((l) => l.trim()).filter((l) => /^(connection_|queue_|other_proc|binary|allocated_unused|total)/.test(l) && /:\s*[\d.]+ mb/.test(l)).join('; ');
   } catch {
     return null;
   }
@@ -327,10 +331,12 @@ function rabbitBreakdown() {
  * Opens `connections` idle connections (one channel each) and then declares `queues` empty queues
  * against the broker at `url` whose process is `pid`; returns the broker's settled RSS at each
  * step (MB), the per-item cost (KB) and the time each step took (s). Cleans up after itself.
+ * `onPhase(phase, result)`, if given, is awaited after each measurement ('before', 'connections',
+ * 'queues') and after the clean-up ('closed'): a hook to take the broker's own statistics.
  */
 export async function runIdleMemory({
   url, pid, connections = 10000, queues = 10000, durable = false,
-  concurrency = 200, channels = 4, window = 500, settleMax = 20, breakdown = true, label = 'broker',
+  concurrency = 200, channels = 4, window = 500, settleMax = 20, breakdown = true, label = 'broker', onPhase,
 }) {
   pid ??= brokerPid(url);
   if (!pid) throw new Error(`no local process listens on ${url}`);
@@ -344,6 +350,7 @@ export async function runIdleMemory({
   log(`${label}: pid ${pid}, settling`);
   result.rssBefore = await settledRss(pid, settleMax);
   if (isRabbit && breakdown) result.breakdown.before = rabbitBreakdown();
+  await onPhase?.('before', result);
 
   const conns = [];
   const control = await new MiniConnection(url).open({ channels });
@@ -362,6 +369,7 @@ export async function runIdleMemory({
   log(`${label}: ${fmt(conns.length)} connections open in ${fmt(result.connectSeconds, 1)} s, settling`);
   result.rssConnections = await settledRss(pid, settleMax);
   if (isRabbit && breakdown) result.breakdown.connections = rabbitBreakdown();
+  await onPhase?.('connections', result);
 
   t = performance.now();
   await pipelined(control, names, {
@@ -372,6 +380,7 @@ export async function runIdleMemory({
   log(`${label}: ${fmt(queues)} ${durable ? 'durable' : 'non-durable'} queues declared in ${fmt(result.declareSeconds, 1)} s, settling`);
   result.rssQueues = await settledRss(pid, settleMax);
   if (isRabbit && breakdown) result.breakdown.queues = rabbitBreakdown();
+  await onPhase?.('queues', result);
   for (const [k, v] of Object.entries(result.breakdown)) if (v) log(`${label}: memory_breakdown ${k}: ${v}`);
 
   // clean up: delete the queues, close the connections
@@ -384,6 +393,7 @@ export async function runIdleMemory({
   await pool(conns.length, concurrency, (i) => conns[i].close());
   await control.close();
   result.closeSeconds = (performance.now() - t) / 1000;
+  await onPhase?.('closed', result);
   log(`${label}: cleaned up (delete ${fmt(result.deleteSeconds, 1)} s, close ${fmt(result.closeSeconds, 1)} s)`);
 
   result.perConnectionKB = ((result.rssConnections - result.rssBefore) * 1024) / Math.max(1, conns.length);
