@@ -30,10 +30,11 @@
 // logs `rabbitmq-diagnostics memory_breakdown` after each phase unless --no-breakdown.
 //
 // File descriptors: 10k connections need `ulimit -n` above 10k in this process AND in the broker.
-// Node cannot raise its own limit, so when the soft limit is below connections + 100 this script
-// re-runs itself through `sh -c 'ulimit -n 65536 && exec node ...'` (falling back to the hard
-// limit, `ulimit -Hn`, when 65536 is not permitted). The brokers must be started with a raised
-// limit too, e.g. (use `$(ulimit -Hn)` instead of 65536 where the hard limit is lower)
+// Node raises its own soft limit to the hard limit at start-up, but cannot go past the hard limit;
+// when the limit is still below connections + 100 this script re-runs itself through
+// `sh -c 'ulimit -n 65536 && exec node ...'` (works as root with CAP_SYS_RESOURCE; otherwise it
+// falls back to the hard limit and warns). The brokers must be started with a raised limit too,
+// e.g. (use `$(ulimit -Hn)` instead of 65536 where that is refused, as on a VM capped at 20000)
 //   sh -c 'ulimit -n 65536 && exec node dist/src/cli/main.js start --amqp-port 5681 ...'
 //   su rabbitmq -s /bin/sh -c 'ulimit -n 65536; RABBITMQ_NODE_PORT=5672 /usr/lib/rabbitmq/bin/rabbitmq-server -detached'
 // The script warns when the broker's "Max open files" (/proc/<pid>/limits) is too low. RabbitMQ
@@ -286,7 +287,7 @@ async function settledRss(pid, maxSeconds = 20) {
   const start = performance.now();
   for (;;) {
     const m = memoryOf(pid);
-    if (!m) throw new Error(`broker process ${pid} is gone`);
+    if (!m) throw new Error(`cannot read /proc/${pid}/status: the broker is gone, or this process ran out of file descriptors`);
     samples.push(m.rss);
     const last = samples.slice(-3);
     if (last.length === 3 && (Math.max(...last) - Math.min(...last)) <= 0.01 * Math.max(...last)) return m.rss;
@@ -428,6 +429,10 @@ async function main() {
     return;
   }
 
+  if (Number.isFinite(soft) && soft < connections + 100) {
+    log(`WARNING: ulimit -n is still ${soft} (hard limit ${execFileSync('sh', ['-c', 'ulimit -Hn'], { encoding: 'utf8' }).trim()}), `
+      + `below ${connections} connections + 100: connections will fail with EMFILE`);
+  }
   const urls = o.url ?? ['amqp://guest:guest@127.0.0.1:5672'];
   const names = urls.map((u, i) => o.name?.[i] ?? new URL(u).host);
   const runs = Number(o.runs);
