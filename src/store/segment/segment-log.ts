@@ -11,6 +11,7 @@ import {
 const WRITE_BUFFER_BYTES = 256 * 1024;
 const FLUSH_AT_BYTES = 1024 * 1024;
 const READ_AHEAD_BYTES = 1024 * 1024;
+const EMPTY = Buffer.alloc(0);
 
 export interface SegmentLogOptions {
   dir: string;
@@ -39,7 +40,8 @@ export class SegmentLog implements SyncSource {
   readonly #commit: GroupCommit | null;
   readonly segments: Segment[] = [];
   #head: Segment | null = null;
-  #wbuf = Buffer.allocUnsafe(WRITE_BUFFER_BYTES);
+  /** Allocated on the first append: an idle durable queue (or a non-durable one never paged) costs nothing here. */
+  #wbuf: Buffer = EMPTY;
   #wlen = 0;
   #retiredFds: number[] = [];
   #flushQueued = false;
@@ -79,6 +81,7 @@ export class SegmentLog implements SyncSource {
     const size = recordSize(message);
     let head = this.#head;
     if (!head || (head.size + size > this.#segmentBytes && head.count > 0)) head = this.#rotate();
+    if (this.#wbuf.length === 0) this.#wbuf = Buffer.allocUnsafe(Math.max(WRITE_BUFFER_BYTES, size));
     if (this.#wlen + size > this.#wbuf.length && !this.#tryFlush()) this.#growWriteBuffer(this.#wlen + size);
     else if (size > this.#wbuf.length) this.#growWriteBuffer(size);
     const offset = head.size;
