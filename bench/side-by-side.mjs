@@ -4,9 +4,12 @@
 // runs every scenario against both brokers in alternation (A B A B ...), and prints medians with
 // the Warren/RabbitMQ ratio; the same goes to bench/results/side-by-side-<date>.json.
 //
-//   npm run build && node bench/side-by-side.mjs [--scenarios S1,S2,S4,S3] [--runs 5] [--seconds 8]
+//   npm run build && node bench/side-by-side.mjs [--scenarios S5,S1,S2,S4,S3,S6] [--runs 5] [--seconds 8]
 //        [--warmup 3] [--sizes 16,1024] [--producers 1] [--rates 1000,10000,50000]
+//        [--s5-connections 10000] [--s5-queues 10000] [--s6-count 1000000]
 //        [--rabbit-port 5672] [--warren-port 5681] [--quiet 15] [--max-other 50] [--out FILE]
+//        [--client raw|amqplib] [--brokers warren,rabbitmq] [--warren-main dist/src/cli/main.js]
+//        [--warren-node-args='--cpu-prof --cpu-prof-dir=/tmp/prof']
 //
 // Scenarios (throughput = messages delivered to consumers per second over the measured window):
 //   S1  1 producer → 1 queue → 1 consumer, transient messages, non-durable queue, no-ack consumer
@@ -16,33 +19,43 @@
 //       body, a consumer in another process computes one-way latency; p50 / p99 / p99.9
 //   S4  fanout exchange → 10 queues, one consumer each (two consumer processes, 5 queues each),
 //       transient, no-ack; the figure is deliveries per second summed over the 10 consumers
+//   S5  broker RSS with --s5-connections idle connections, then --s5-queues empty queues as well
+//       (bench/idle-memory.mjs), one run per broker, first, while the brokers are fresh
+//   S6  backlog: --s6-count persistent 100-byte messages into a durable queue without consumer,
+//       fill rate, RSS when full, drain rate (bench/backlog.mjs), last
 // --producers N runs N producer processes in parallel (S1, S2, S4; S2: a window of 256 each).
 //
-// Load comes from child processes (bench/scenarios/worker.mjs, amqplib): each reports its own CPU
+// Load comes from child processes (bench/scenarios/raw-worker.mjs on bench/lib/raw-amqp.mjs, a
+// small AMQP client that writes pre-encoded frames and counts deliveries without decoding them;
+// --client amqplib uses bench/scenarios/worker.mjs instead): each reports its own CPU
 // time, so the table shows whether a generator process is saturated (near 100% of a core). This
 // process only starts, marks and counts. Before each run it waits (at most 30 s) for the machine to
 // go quiet, and measures what other processes used during the run ("other CPU"); a run where that
 // exceeds --max-other percent of a core is repeated once. Ctrl-C stops both brokers.
+// --brokers warren runs Warren alone (development); --warren-main runs another build (A/B).
 import { execFileSync, fork, spawn, spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg, tmpdir } from 'node:os';
-import { dirname, join } from 'node:path';
+import { dirname, join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import amqp from 'amqplib';
+import { runIdleMemory } from './idle-memory.mjs';
 import { brokerPid, cpuSecondsOf, fmt, log, machineCpuSeconds, median, printTable, sleep, waitForQuiet } from './common.mjs';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const root = join(here, '..');
 const { values: o } = parseArgs({ options: {
-  scenarios: { type: 'string', default: 'S1,S2,S4' }, runs: { type: 'string', default: '5' },
+  scenarios: { type: 'string', default: 'S5,S1,S2,S4,S3,S6' }, runs: { type: 'string', default: '5' },
   seconds: { type: 'string', default: '8' }, warmup: { type: 'string', default: '3' },
   sizes: { type: 'string', default: '16,1024' }, producers: { type: 'string', default: '1' },
   rates: { type: 'string', default: '1000,10000,50000' },
   'rabbit-port': { type: 'string', default: '5672' }, 'warren-port': { type: 'string', default: '5681' },
   quiet: { type: 'string', default: '15' }, 'max-other': { type: 'string', default: '50' },
   out: { type: 'string' }, client: { type: 'string', default: 'raw' },
-  brokers: { type: 'string', default: 'warren,rabbitmq' }, 'warren-node-args': { type: 'string', default: '' },
+  brokers: { type: 'string', default: 'warren,rabbitmq' },
+  's5-connections': { type: 'string', default: '10000' }, 's5-queues': { type: 'string', default: '10000' },
+  's6-count': { type: 'string', default: '1000000' }, 'warren-node-args': { type: 'string', default: '' },
   'warren-main': { type: 'string' },
 } });
 if (!['raw', 'amqplib'].includes(o.client)) throw new Error(`--client must be raw or amqplib, not ${o.client}`);
@@ -218,6 +231,34 @@ const SCENARIOS = {
   },
 };
 
+/** S5: idle connections, then empty queues, broker RSS per item (bench/idle-memory.mjs), one run per broker. */
+async function runS5(brokers) {
+  const out = {};
+  for (const br of brokers) {
+    log(`S5 ${br.name}: ${fmt(Number(o['s5-connections']))} idle connections, ${fmt(Number(o['s5-queues']))} queues`);
+    out[br.name] = await runIdleMemory({ url: br.url, pid: br.pid(), connections: Number(o['s5-connections']), queues: Number(o['s5-queues']), label: `S5 ${br.name}` });
+    const r = out[br.name];
+    log(`S5 ${br.name}: RSS ${fmt(r.rssBefore, 1)} → ${fmt(r.rssConnections, 1)} → ${fmt(r.rssQueues, 1)} MB, ${fmt(r.perConnectionKB, 1)} KB/connection, ${fmt(r.perQueueKB, 1)} KB/queue`);
+  }
+  return out;
+}
+
+/**
+ * S6: backlog of --s6-count persistent 100-byte messages, fill rate, RSS when full, drain rate
+ * (bench/backlog.mjs, which alternates the brokers and prints its own table); its stdout is kept.
+ */
+function runS6(brokers) {
+  const args = [join(here, 'backlog.mjs'), '--count', o['s6-count'], '--runs', '1', '--quiet', o.quiet];
+  for (const br of brokers) {
+    args.push('--url', br.url, '--name', br.name, '--data-dir', br.name === 'warren' ? warrenDir : '/var/lib/rabbitmq/mnesia');
+  }
+  log(`S6: node ${args.map((a) => relative(process.cwd(), a) || a).join(' ')}`);
+  const r = spawnSync(process.execPath, args, { stdio: ['ignore', 'pipe', 'inherit'], encoding: 'utf8' });
+  process.stdout.write(r.stdout ?? '');
+  if (r.status !== 0) throw new Error(`S6: backlog.mjs exited with ${r.status}`);
+  return { table: r.stdout };
+}
+
 async function withAdmin(url, fn) {
   const conn = await amqp.connect(url);
   conn.on('error', () => {});
@@ -281,6 +322,7 @@ const warrenCommit = (() => { try { return execFileSync('git', ['-C', root, 'rev
 log(`machine: ${machine.cpus} CPU, ${machine.uptimeBefore}`);
 
 const results = [];
+const memory = {}; // S5 and S6 results
 try {
   const wanted = o.brokers.split(',');
   const brokers = [];
@@ -293,9 +335,13 @@ try {
     brokers.push({ name: 'rabbitmq', url: rabbitUrl, pid: () => brokerPid(rabbitUrl) });
   }
   if (brokers.length === 0) throw new Error('--brokers: warren, rabbitmq or both');
-  for (const id of o.scenarios.split(',').map((s) => s.trim().toUpperCase())) {
+  const ids = o.scenarios.split(',').map((s) => s.trim().toUpperCase());
+  for (const id of ids) if (!SCENARIOS[id] && id !== 'S5' && id !== 'S6') throw new Error(`unknown scenario ${id} (S1 to S6)`);
+  // S5 first, on the freshly started brokers (a broker keeps memory it once used); S6 last (it
+  // leaves gigabytes of data behind until the queue is drained).
+  if (ids.includes('S5')) memory.s5 = await runS5(brokers);
+  for (const id of ids.filter((x) => SCENARIOS[x])) {
     const sc = SCENARIOS[id];
-    if (!sc) throw new Error(`unknown scenario ${id} (S1, S2, S3, S4)`);
     for (const variant of sc.variants) {
       const entry = { scenario: id, title: sc.title, variant, runs: { warren: [], rabbitmq: [] } };
       results.push(entry);
@@ -316,6 +362,7 @@ try {
       }
     }
   }
+  if (ids.includes('S6')) memory.s6 = runS6(brokers);
 } finally {
   await cleanup();
 }
@@ -366,7 +413,20 @@ if (lat.length) {
     lat.map((s) => [s.scenario, s.label, s.warren.p50, s.rabbitmq.p50, s.warren.p99, s.rabbitmq.p99, s.warren.p999, s.rabbitmq.p999,
       `${fmt(s.warren.delivered)} / ${fmt(s.rabbitmq.delivered)}`]));
 }
+if (memory.s5) {
+  console.log('');
+  const w = memory.s5.warren;
+  const r = memory.s5.rabbitmq;
+  printTable(['S5', 'Warren', 'RabbitMQ', 'Warren/RabbitMQ'], [
+    ['RSS before, MB', fmt(w?.rssBefore, 1), fmt(r?.rssBefore, 1), fmt(w?.rssBefore / r?.rssBefore, 2)],
+    [`RSS with ${fmt(Number(o['s5-connections']))} idle connections, MB`, fmt(w?.rssConnections, 1), fmt(r?.rssConnections, 1), fmt(w?.rssConnections / r?.rssConnections, 2)],
+    [`RSS with ${fmt(Number(o['s5-queues']))} empty queues as well, MB`, fmt(w?.rssQueues, 1), fmt(r?.rssQueues, 1), fmt(w?.rssQueues / r?.rssQueues, 2)],
+    ['KB per idle connection', fmt(w?.perConnectionKB, 1), fmt(r?.perConnectionKB, 1), fmt(w?.perConnectionKB / r?.perConnectionKB, 2)],
+    ['KB per empty queue', fmt(w?.perQueueKB, 1), fmt(r?.perQueueKB, 1), fmt(w?.perQueueKB / r?.perQueueKB, 2)],
+    ['declare time, s', fmt(w?.declareSeconds, 1), fmt(r?.declareSeconds, 1), fmt(w?.declareSeconds / r?.declareSeconds, 2)],
+  ]);
+}
 const out = o.out ?? join(here, 'results', `side-by-side-${startedAt.toISOString().slice(0, 19).replace(/:/g, '-')}.json`);
 mkdirSync(dirname(out), { recursive: true });
-writeFileSync(out, JSON.stringify({ startedAt, argv: process.argv.slice(2), options: o, warrenCommit, rabbitVersion, machine, loadavg: loadavg(), summary, results }, null, 2));
+writeFileSync(out, JSON.stringify({ startedAt, argv: process.argv.slice(2), options: o, warrenCommit, rabbitVersion, machine, loadavg: loadavg(), summary, results, memory }, null, 2));
 console.log(`\nwritten to ${out}`);

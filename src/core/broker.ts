@@ -23,6 +23,7 @@ import type { VhostHost } from './vhost.js';
 import { VirtualHost } from './vhost.js';
 import type { FieldTable } from '../protocol/amqp/codec/field-table.js';
 import { checkQueueArgument } from './queue/queue-arguments.js';
+import { beforeNextReply, saved } from './write-barrier.js';
 import { parseDeduplicationArgs } from './queue/deduplication.js';
 
 const log = createLogger('broker');
@@ -62,6 +63,8 @@ export class Broker implements VhostHost {
   /** Memory and disk alarms (set by whoever runs the broker; absent in bare unit tests). */
   alarms: ResourceAlarms | undefined;
   readonly #definitions: DefinitionsStore;
+  /** A change not saved yet (definitionsChanged). */
+  #definitionsDirty = false;
   #loading = false;
   #closed = false;
   #retry: NodeJS.Timeout | undefined;
@@ -277,6 +280,7 @@ export class Broker implements VhostHost {
   async close(): Promise<void> {
     // Stopped for good: no timer of this broker's queues may act later (an in-process restart on
     // the same data directory must not see a stale x-expires delete its queue from the definitions).
+    this.#saveDefinitions(); // a change of this turn not saved yet
     this.#closed = true;
     for (const vhost of this.vhosts.values()) vhost.stopTimers();
     this.#retry = clearTimeoutIfAny(this.#retry);
@@ -284,11 +288,34 @@ export class Broker implements VhostHost {
   }
 
   /**
-   * Durable topology changed: write it now. A failed write (disk full, I/O error) must not crash
-   * the broker or undo the change in memory: it is logged and retried until it succeeds.
+   * Users, vhosts, permissions or policies changed (rare, and callers in this process read the
+   * file back): saved now, with any topology change still pending. A failed write (disk full, I/O
+   * error) must not crash the broker or undo the change in memory: it is logged and retried until
+   * it succeeds.
    */
   definitionsChanged(): void {
     if (this.#loading || this.#closed) return;
+    this.#definitionsDirty = true;
+    this.#saveDefinitions();
+  }
+
+  /**
+   * A durable exchange, queue or binding changed: saved at the end of this event-loop turn, once
+   * for every change made in it, and in any case before a reply leaves (write-barrier.ts), so a
+   * client pipelining thousands of declares costs a few saves, not one each.
+   */
+  topologyChanged(): void {
+    if (this.#loading || this.#closed || this.#definitionsDirty) return;
+    this.#definitionsDirty = true;
+    beforeNextReply(this.#saveDefinitions);
+    process.nextTick(this.#saveDefinitions);
+  }
+
+  readonly #saveDefinitions = (): void => {
+    if (!this.#definitionsDirty) return;
+    this.#definitionsDirty = false;
+    saved(this.#saveDefinitions);
+    if (this.#closed) return;
     try {
       this.#definitions.save(this.#collectDefinitions());
       this.#retry = clearTimeoutIfAny(this.#retry);
@@ -296,10 +323,10 @@ export class Broker implements VhostHost {
       log.error('could not write definitions; retrying', { path: this.#definitions.path, err });
       this.#retry ??= setTimeout(() => {
         this.#retry = undefined;
-        this.definitionsChanged();
+        this.topologyChanged();
       }, DEFINITIONS_RETRY_MS).unref();
     }
-  }
+  };
 
   #collectDefinitions(): Definitions {
     const defs: Definitions = { vhosts: [], exchanges: [], queues: [], bindings: [], policies: [], ...collectAccess(this.users, this.permissions) };

@@ -34,7 +34,10 @@ export interface VhostHost {
   openDedupJournal(vhost: string, queue: string): DedupJournal;
   /** The pending-message store of a delayed-message exchange. */
   openDelayStore(vhost: string, exchange: string, durable: boolean, onDue: (message: Message) => void): DelayStore;
+  /** Users, vhosts, permissions, policies changed: saved before the call returns. */
   definitionsChanged(): void;
+  /** A durable exchange, queue or binding changed: saved before the next reply leaves. */
+  topologyChanged(): void;
 }
 
 /** A permission check run by a declare: throws to refuse. `isNew`: the declare would create the object. */
@@ -129,7 +132,7 @@ export class VirtualHost implements QueueEvents, DelayedExchangeHost {
     const policy = this.#policies.match('exchange', name);
     if (policy) ex.applyPolicy(policy);
     this.exchanges.set(name, ex);
-    if (ex.durable) this.#host.definitionsChanged();
+    if (ex.durable) this.#host.topologyChanged();
     return ex;
   }
 
@@ -155,7 +158,7 @@ export class VirtualHost implements QueueEvents, DelayedExchangeHost {
       this.#maybeAutoDeleteExchange(b.source);
     }
     // Definitions first, as for queues: a crash in between leaves an orphaned directory, removed at start.
-    if (ex.durable) this.#host.definitionsChanged();
+    if (ex.durable) this.#host.topologyChanged();
     ex.destroy();
   }
 
@@ -215,7 +218,7 @@ export class VirtualHost implements QueueEvents, DelayedExchangeHost {
     if (policy) q.applyPolicy(policy);
     this.queues.set(name, q);
     this.stats.queuesCreated++;
-    if (q.durable && !q.exclusive) this.#host.definitionsChanged();
+    if (q.durable && !q.exclusive) this.#host.topologyChanged();
     return q;
   }
 
@@ -243,7 +246,7 @@ export class VirtualHost implements QueueEvents, DelayedExchangeHost {
     }
     // Definitions first: a crash in between leaves an orphaned message directory, which the next
     // start removes, never a queue that comes back with the messages of a deleted one.
-    if (q.durable && !q.exclusive) this.#host.definitionsChanged();
+    if (q.durable && !q.exclusive) this.#host.topologyChanged();
     return q.destroy();
   }
 
@@ -362,7 +365,7 @@ export class VirtualHost implements QueueEvents, DelayedExchangeHost {
     }
     if (source.type === 'headers') matchMode(args);
     const added = source.bind(destination, routingKey, args);
-    if (added && source.durable && isDurable(destination)) this.#host.definitionsChanged();
+    if (added && source.durable && isDurable(destination)) this.#host.topologyChanged();
   }
 
   unbind(source: Exchange, destination: Destination, routingKey: string, args: FieldTable): void {
@@ -371,7 +374,7 @@ export class VirtualHost implements QueueEvents, DelayedExchangeHost {
     }
     const removed = source.unbind(destination, routingKey, args);
     if (!removed) return; // unbinding a missing binding succeeds, as in RabbitMQ 3.x
-    if (source.durable && isDurable(destination)) this.#host.definitionsChanged();
+    if (source.durable && isDurable(destination)) this.#host.topologyChanged();
     this.#maybeAutoDeleteExchange(source);
   }
 

@@ -21,6 +21,7 @@ import { vhostRoutes } from './routes/vhosts.js';
 import type { TraceStream } from './trace-stream.js';
 import { staticUiRoutes } from './static-ui.js';
 import { listenOn } from '../transport/listen.js';
+import { writeBarrier } from '../core/write-barrier.js';
 
 const log = createLogger('http');
 
@@ -36,6 +37,11 @@ export function createManagementApp(ctx: ApiContext, traces = new Set<TraceStrea
     return c.json({ error: e.error, reason: e.reason }, e.status);
   });
   app.notFound((c) => c.json({ error: notFound().error, reason: notFound().reason }, 404));
+  // A change the request made to durable definitions is on disk before its response leaves.
+  app.use('/api/*', async (_c, next) => {
+    await next();
+    writeBarrier();
+  });
   app.use('/api/*', authenticate(ctx));
   overviewRoutes(app, ctx);
   vhostRoutes(app, ctx);

@@ -15,6 +15,7 @@ function vhost(): { v: VirtualHost; changes: () => number } {
   const host: VhostHost = {
     createQueueStore: () => new MemoryQueueStore(),
     definitionsChanged: () => void changes++,
+    topologyChanged: () => void changes++,
     openDedupJournal: () => { throw new Error('no durable queues in these tests'); },
     openDelayStore: () => { throw new Error('no delayed exchanges in these tests'); },
   };

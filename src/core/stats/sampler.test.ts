@@ -13,6 +13,7 @@ const host: VhostHost = {
   openDedupJournal: () => { throw new Error('not in this test'); },
   openDelayStore: () => { throw new Error('not in this test'); },
   definitionsChanged: () => {},
+  topologyChanged: () => {},
 };
 
 /** A broker's stats over real vhosts and queues, with a clock the test moves. */

@@ -1,6 +1,7 @@
 import type { Socket } from 'node:net';
 import { Writer } from './codec/buffer-io.js';
 import { copyBytes } from './codec/copy-bytes.js';
+import { writeBarrier } from '../../core/write-barrier.js';
 import { FRAME_BODY, FRAME_END, FRAME_HEADER, FRAME_HEARTBEAT, FRAME_METHOD } from './codec/frame-types.js';
 import type { AmqpMethodInput } from './codec/methods.generated.js';
 import { BASIC_RETURN, encodeMethod } from './codec/methods.generated.js';
@@ -17,6 +18,8 @@ const BASIC_DELIVER_IDS = (BASIC_CLASS << 16) | DELIVER_METHOD;
 /** A basic.deliver frame at its largest: header, ids, 3 shortstrs of 255 bytes, tag, bit, end. */
 const DELIVER_FRAME_MAX = 7 + 4 + 3 * 256 + 8 + 1 + 1;
 
+const EMPTY = Buffer.alloc(0);
+
 /** One scratch writer for the (rare) generically encoded methods, shared by every connection. */
 const scratch = new Writer(4096);
 
@@ -31,7 +34,7 @@ const scratch = new Writer(4096);
  */
 export class Outbox {
   readonly #socket: Socket;
-  #slab = Buffer.allocUnsafe(SLAB);
+  #slab = EMPTY; // allocated on the first write (an idle connection holds none)
   #start = 0; // first byte of the slab not yet handed to the socket
   #pos = 0; // next free byte
   readonly #pending: Buffer[] = [];
@@ -203,6 +206,7 @@ export class Outbox {
 
   /** Hands everything written so far to the socket (normally called on the next tick). */
   flush(): void {
+    writeBarrier(); // durable changes these replies may confirm are saved first
     this.#scheduled = false;
     this.pendingBytes = 0;
     this.#cut();
