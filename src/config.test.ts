@@ -66,3 +66,10 @@ test('TLS settings: files as strings, choices with RabbitMQ spellings, a bare bo
   assert.throws(() => loadConfig(['--tls-min-version', 'TLSv1.1'], {}), /--tls-min-version: 'TLSv1.1' is not one of TLSv1.2, TLSv1.3/);
   assert.throws(() => loadConfig(['--tls-cert-login-from', 'toString'], {}), /is not one of common_name, distinguished_name/);
 });
+
+test('--low-memory: a bare flag, a boolean value, or WARREN_LOW_MEMORY', () => {
+  assert.equal(loadConfig(['--low-memory'], {}).lowMemory, true);
+  assert.equal(loadConfig(['--low-memory', 'false', '--amqp-port', '1'], {}).lowMemory, false);
+  assert.equal(loadConfig([], { WARREN_LOW_MEMORY: 'on' }).lowMemory, true);
+  assert.equal(loadConfig([], {}).lowMemory, undefined);
+});

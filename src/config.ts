@@ -14,6 +14,12 @@ export class ConfigError extends Error {
 
 export interface Config extends WarrenOptions {
   logLevel?: LogLevel;
+  /**
+   * `warren start` only: V8's --optimize-for-size (set before the broker loads). The heap grows
+   * less between full collections, so garbage (dead message buffers above all) is freed sooner and
+   * the process's RSS stays lower, at the cost of more CPU per message (docs/PERFORMANCE.md, "Backlog").
+   */
+  lowMemory?: boolean;
 }
 
 type Kind = 'port' | 'string' | 'seconds' | 'milliseconds' | 'frameMax' | 'channelMax' | 'logLevel' | 'boolean' | 'watermark' | 'bytes' | 'choice';
@@ -33,6 +39,7 @@ const SETTINGS: { name: string; key: keyof Config; kind: Kind; choices?: Readonl
   { name: 'memory-high-watermark', key: 'memoryHighWatermark', kind: 'watermark' },
   { name: 'disk-free-limit', key: 'diskFreeLimit', kind: 'bytes' },
   { name: 'consumer-timeout', key: 'consumerTimeout', kind: 'milliseconds' },
+  { name: 'low-memory', key: 'lowMemory', kind: 'boolean' },
   // TLS: the files are read and checked when the broker starts (Warren.start), for embedders too.
   { name: 'tls-cert', key: 'tlsCert', kind: 'string' },
   { name: 'tls-key', key: 'tlsKey', kind: 'string' },
@@ -161,6 +168,8 @@ Options (each also settable as WARREN_<NAME> in the environment, or in a JSON --
                        less free space than this (default 50MB)
   --consumer-timeout MS       close a channel whose delivery stays unacked longer
                        than this (default 1800000, 30 minutes; 0 turns it off)
+  --low-memory BOOL    trade CPU for memory: V8 collects garbage sooner (default
+                       false; about a quarter more broker CPU per message)
   --tls-cert FILE      PEM certificate (chain); with --tls-key, amqps listens too
   --tls-key FILE       PEM private key of --tls-cert (not encrypted)
   --tls-ca FILE        PEM CA bundle that client certificates are verified against
