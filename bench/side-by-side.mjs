@@ -36,7 +36,7 @@
 import { execFileSync, fork, spawn, spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg, tmpdir } from 'node:os';
-import { dirname, join, relative } from 'node:path';
+import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import amqp from 'amqplib';
@@ -102,7 +102,8 @@ async function startRabbit() {
     if (await answers(url, 3000)) { rabbitStartedHere = true; return url; }
   }
   log(`starting RabbitMQ on ${rabbitPort}`);
-  execFileSync('su', ['rabbitmq', '-s', '/bin/sh', '-c', `RABBITMQ_NODE_PORT=${rabbitPort} ${RABBIT_BIN} -detached`], { stdio: 'inherit' });
+  // su applies the default soft limit of 1024 open files: S5's 10k connections need the hard limit.
+  execFileSync('su', ['rabbitmq', '-s', '/bin/sh', '-c', `ulimit -n $(ulimit -Hn); RABBITMQ_NODE_PORT=${rabbitPort} ${RABBIT_BIN} -detached`], { stdio: 'inherit' });
   rabbitStartedHere = true;
   if (!(await answers(url, 90_000))) throw new Error(`RabbitMQ does not answer on ${rabbitPort}`);
   return url;
@@ -252,7 +253,7 @@ function runS6(brokers) {
   for (const br of brokers) {
     args.push('--url', br.url, '--name', br.name, '--data-dir', br.name === 'warren' ? warrenDir : '/var/lib/rabbitmq/mnesia');
   }
-  log(`S6: node ${args.map((a) => relative(process.cwd(), a) || a).join(' ')}`);
+  log(`S6: node ${args.join(' ')}`);
   const r = spawnSync(process.execPath, args, { stdio: ['ignore', 'pipe', 'inherit'], encoding: 'utf8' });
   process.stdout.write(r.stdout ?? '');
   if (r.status !== 0) throw new Error(`S6: backlog.mjs exited with ${r.status}`);
