@@ -14,10 +14,9 @@
 // Consumer spec: { role: 'consumer', url, queues, noAck, prefetch, latency }: one connection and
 // channel per queue; with noAck false it acks every message (one basic.ack each).
 import amqp from 'amqplib';
+import { serveIpc, sleep } from './worker-ipc.mjs';
 
 const spec = JSON.parse(process.argv[2]);
-const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
-const cpuNow = () => { const c = process.cpuUsage(); return (c.user + c.system) / 1e6; };
 const conns = [];
 async function connect() {
   const c = await amqp.connect(spec.url);
@@ -92,24 +91,15 @@ if (spec.role === 'producer') {
   }
 }
 
-function percentiles(v) {
-  if (v.length === 0) return null;
-  const s = Float64Array.from(v).sort();
-  const at = (p) => s[Math.min(s.length - 1, Math.floor(p * s.length))];
-  return { n: s.length, p50: at(0.5), p99: at(0.99), p999: at(0.999), max: s[s.length - 1] };
-}
-
-process.on('message', async (msg) => {
-  if (msg === 'mark') {
-    const lat = spec.latency ? percentiles(latencies) : undefined;
-    latencies = [];
-    process.send({ count: state.count, cpu: cpuNow(), lat });
-  } else if (msg === 'stop') {
-    state.stopped = true;
-    await Promise.race([state.done, sleep(3000)]);
-    await Promise.race([Promise.all(conns.map((c) => c.close().catch(() => {}))), sleep(3000)]);
-    process.exit(0);
-  }
+const takeLatencies = () => {
+  if (!spec.latency) return undefined;
+  const l = latencies;
+  latencies = [];
+  return l;
+};
+serveIpc({
+  count: () => state.count,
+  takeLatencies,
+  stop: () => { state.stopped = true; return state.done; },
+  close: () => Promise.all(conns.map((c) => c.close().catch(() => {}))),
 });
-process.on('disconnect', () => process.exit(0));
-process.send('ready');

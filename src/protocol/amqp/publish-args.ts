@@ -8,14 +8,18 @@
  * One instance per publishing channel, made on its first publish.
  */
 export class PublishArgs {
-  exchange = '';
-  routingKey = '';
+  readonly #exchange = new CachedShortStr();
+  readonly #routingKey = new CachedShortStr();
   mandatory = false;
   immediate = false;
-  readonly #exchangeBytes = Buffer.allocUnsafe(255);
-  #exchangeLength = -1;
-  readonly #routingKeyBytes = Buffer.allocUnsafe(255);
-  #routingKeyLength = -1;
+
+  get exchange(): string {
+    return this.#exchange.value;
+  }
+
+  get routingKey(): string {
+    return this.#routingKey.value;
+  }
 
   /**
    * Decodes the arguments of the basic.publish method frame whose payload (class and method ids
@@ -25,28 +29,31 @@ export class PublishArgs {
   decode(payload: Buffer, start: number, end: number): boolean {
     let p = start + 6; // class-id, method-id, ticket
     if (p >= end) return false;
-    const exLen = payload[p]!;
-    p++;
+    const exLen = payload[p++]!;
     if (p + exLen >= end) return false; // the routing key's length byte must follow
-    if (exLen !== this.#exchangeLength || !sameBytes(this.#exchangeBytes, payload, p, exLen)) {
-      this.exchange = payload.toString('utf8', p, p + exLen);
-      payload.copy(this.#exchangeBytes, 0, p, p + exLen);
-      this.#exchangeLength = exLen;
-    }
+    this.#exchange.read(payload, p, exLen);
     p += exLen;
-    const rkLen = payload[p]!;
-    p++;
+    const rkLen = payload[p++]!;
     if (p + rkLen >= end) return false; // the bits octet must follow
-    if (rkLen !== this.#routingKeyLength || !sameBytes(this.#routingKeyBytes, payload, p, rkLen)) {
-      this.routingKey = payload.toString('utf8', p, p + rkLen);
-      payload.copy(this.#routingKeyBytes, 0, p, p + rkLen);
-      this.#routingKeyLength = rkLen;
-    }
-    p += rkLen;
-    const bits = payload[p]!;
+    this.#routingKey.read(payload, p, rkLen);
+    const bits = payload[p + rkLen]!;
     this.mandatory = (bits & 1) !== 0;
     this.immediate = (bits & 2) !== 0;
     return true;
+  }
+}
+
+/** A shortstr decoded once and reused while the same bytes keep coming. */
+class CachedShortStr {
+  value = '';
+  readonly #bytes = Buffer.allocUnsafe(255);
+  #length = -1;
+
+  read(b: Buffer, at: number, n: number): void {
+    if (n === this.#length && sameBytes(this.#bytes, b, at, n)) return;
+    this.value = b.toString('utf8', at, at + n);
+    b.copy(this.#bytes, 0, at, at + n);
+    this.#length = n;
   }
 }
 
