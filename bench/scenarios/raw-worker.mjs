@@ -21,7 +21,7 @@ import { serveIpc, sleep } from './worker-ipc.mjs';
 const spec = JSON.parse(process.argv[2]);
 const conns = [];
 const state = { count: 0, stopped: false, done: Promise.resolve() };
-let latencies = [];
+const latencies = [];
 const BLOCK = 256;
 
 async function connect() {
@@ -117,19 +117,13 @@ if (spec.role === 'producer') {
   }
 }
 
-const takeLatencies = () => {
-  if (!spec.latency) return undefined;
-  const l = latencies;
-  latencies = [];
-  return l;
-};
 serveIpc({
   count: () => {
     const broken = conns.find((c) => c.closed);
     if (broken) process.stderr.write(`${spec.role}: ${broken.closed.message}\n`);
     return spec.role === 'consumer' ? conns.reduce((s, c) => s + c.delivered, 0) : state.count;
   },
-  takeLatencies,
+  latencies: spec.latency ? latencies : undefined,
   stop: () => { state.stopped = true; return state.done; },
   close: () => Promise.all(conns.map((c) => c.close().catch(() => {}))),
 });

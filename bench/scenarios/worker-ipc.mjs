@@ -20,14 +20,16 @@ export function percentiles(v) {
 
 /**
  * Serves the side-by-side conversation. `count()` is messages confirmed / published / received so
- * far, `takeLatencies()` returns and forgets the latencies since the last mark (or undefined),
- * `stop()` ends publishing (its promise: the publisher finished), `close()` closes the connections.
+ * far; `latencies`, for a latency consumer, the array it pushes one-way latencies (µs) to, emptied
+ * at each mark; `stop()` ends publishing (its promise: the publisher finished), `close()` closes
+ * the connections.
  */
-export function serveIpc({ count, takeLatencies, stop, close }) {
+export function serveIpc({ count, latencies, stop, close }) {
   process.on('message', async (msg) => {
     if (msg === 'mark') {
-      const lat = takeLatencies();
-      process.send({ count: count(), cpu: cpuNow(), lat: lat === undefined ? undefined : percentiles(lat) });
+      const lat = latencies === undefined ? undefined : percentiles(latencies);
+      if (latencies !== undefined) latencies.length = 0;
+      process.send({ count: count(), cpu: cpuNow(), lat });
     } else if (msg === 'stop') {
       await Promise.race([stop(), sleep(3000)]);
       await Promise.race([close(), sleep(3000)]);

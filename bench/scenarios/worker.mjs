@@ -26,7 +26,7 @@ async function connect() {
 }
 
 let state = { count: 0, stopped: false, done: Promise.resolve() };
-let latencies = [];
+const latencies = [];
 
 if (spec.role === 'producer') {
   const conn = await connect();
@@ -91,15 +91,9 @@ if (spec.role === 'producer') {
   }
 }
 
-const takeLatencies = () => {
-  if (!spec.latency) return undefined;
-  const l = latencies;
-  latencies = [];
-  return l;
-};
 serveIpc({
   count: () => state.count,
-  takeLatencies,
+  latencies: spec.latency ? latencies : undefined,
   stop: () => { state.stopped = true; return state.done; },
   close: () => Promise.all(conns.map((c) => c.close().catch(() => {}))),
 });
