@@ -49,7 +49,8 @@ describe('bench/side-by-side.mjs (smoke)', () => {
     const s4 = byId.get('S4')!.warren;
     assert.ok(s4.delivered > 5 * s4.published, `S4 fans out: ${JSON.stringify(s4)}`);
     const s3 = byId.get('S3')!.warren;
-    assert.ok(Math.abs(s3.published - 500) < 150, `S3 publishes at the fixed rate: ${s3.published}`);
+    // Loose: a busy CI machine may starve the producer for a while (it catches up, the window may not).
+    assert.ok(s3.published > 100 && s3.published < 1000, `S3 publishes at about the fixed rate: ${s3.published}`);
     assert.ok(Number.isFinite(s3.p50) && Number.isFinite(s3.p99) && s3.p50! > 0 && s3.p99! >= s3.p50!, `S3 latencies: ${JSON.stringify(s3)}`);
     assert.match(output, /S1 16 B warren run 1: delivered/);
   });

@@ -2,11 +2,14 @@
 // client never sees declare-ok for something a crash right after would lose: kill -9 the broker
 // the moment the last reply arrives, and everything confirmed comes back.
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import type { Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, test } from 'node:test';
 import amqp from 'amqplib';
+import { Outbox } from '../src/protocol/amqp/outbox.js';
+import { startTestBroker } from './helpers/broker.js';
 import { killAllBrokers, startBroker } from './helpers/crash-harness.js';
 
 const dirs: string[] = [];
@@ -88,6 +91,48 @@ describe('durable definitions under kill -9', () => {
       await conn2.close().catch(() => {});
       b2.child.kill('SIGKILL');
       await b2.exited;
+    }
+  });
+});
+
+describe('when durable definitions are saved (in-process)', () => {
+  const storedQueues = (dataDir: string): string[] => {
+    const file = join(dataDir, 'definitions.json');
+    if (!existsSync(file)) return []; // a fresh broker has saved nothing yet
+    return (JSON.parse(readFileSync(file, 'utf8')) as { queues: { name: string }[] }).queues.map((q) => q.name);
+  };
+
+  test('a declare is saved before any outbox hands bytes to a socket, even within the same turn', async () => {
+    const tb = await startTestBroker();
+    try {
+      const vhost = tb.warren.broker.vhosts.get('/')!;
+      const seenByWrite: string[][] = [];
+      const socket = { destroyed: false, write: () => { seenByWrite.push(storedQueues(tb.dataDir)); return true; }, cork() {}, uncork() {} };
+      const outbox = new Outbox(socket as unknown as Socket);
+      // One synchronous turn: the change, then a reply flushed before the end-of-turn save could run.
+      vhost.declareQueue('barrier-q', { durable: true, exclusive: false, autoDelete: false, arguments: {} }, false, null);
+      assert.ok(!storedQueues(tb.dataDir).includes('barrier-q'), 'the save is coalesced: not written at the declare itself');
+      outbox.writeHeartbeat();
+      outbox.flush();
+      assert.equal(seenByWrite.length, 1);
+      assert.ok(seenByWrite[0]!.includes('barrier-q'), 'definitions.json had the queue when the reply was written');
+    } finally {
+      await tb.stop();
+    }
+  });
+
+  test('a durable queue leaves definitions.json before its files are removed', async () => {
+    const tb = await startTestBroker();
+    try {
+      const conn = await amqp.connect(tb.url);
+      const ch = await conn.createChannel();
+      await ch.assertQueue('gone-first', { durable: true });
+      await conn.close();
+      assert.ok(storedQueues(tb.dataDir).includes('gone-first'));
+      tb.warren.broker.vhosts.get('/')!.deleteQueue('gone-first', false, false, null);
+      assert.ok(!storedQueues(tb.dataDir).includes('gone-first'), 'saved synchronously, before the files went');
+    } finally {
+      await tb.stop();
     }
   });
 });

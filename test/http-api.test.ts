@@ -144,6 +144,9 @@ describe('exchanges', () => {
     assert.equal((await publish('a.b', { properties: { expiration: 'soon' } })).status, 400);
     assert.equal((await publish('a.b', { payload_encoding: 'rot13' })).status, 400);
     assert.equal((await publish('a.b', { properties: { bogus: 1 } })).status, 400);
+    const tooLong = await publish('k'.repeat(256));
+    assert.equal(tooLong.status, 400, 'a routing key longer than a shortstr');
+    assert.match(tooLong.body.reason, /256 bytes long; the most is 255/);
     assert.equal((await api('POST', `/api/exchanges/%2F/${qname('none')}/publish`, { body: { routing_key: '', payload: '' } })).status, 404);
     for (const n of [src, mid]) await api('DELETE', `/api/exchanges/%2F/${n}`);
     await api('DELETE', `/api/queues/%2F/${q}`);

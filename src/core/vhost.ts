@@ -34,9 +34,9 @@ export interface VhostHost {
   openDedupJournal(vhost: string, queue: string): DedupJournal;
   /** The pending-message store of a delayed-message exchange. */
   openDelayStore(vhost: string, exchange: string, durable: boolean, onDue: (message: Message) => void): DelayStore;
-  /** Users, vhosts, permissions, policies changed: saved before the call returns. */
+  /** Users, vhosts, permissions, policies changed, or a durable object is deleted: saved before the call returns. */
   definitionsChanged(): void;
-  /** A durable exchange, queue or binding changed: saved before the next reply leaves. */
+  /** A durable exchange, queue or binding was added, or a binding removed: saved before the next reply leaves. */
   topologyChanged(): void;
 }
 
@@ -157,8 +157,8 @@ export class VirtualHost implements QueueEvents, DelayedExchangeHost {
       b.source.removeBinding(b);
       this.#maybeAutoDeleteExchange(b.source);
     }
-    // Definitions first, as for queues: a crash in between leaves an orphaned directory, removed at start.
-    if (ex.durable) this.#host.topologyChanged();
+    // Definitions first (saved now), as for queues: a crash in between leaves an orphaned directory, removed at start.
+    if (ex.durable) this.#host.definitionsChanged();
     ex.destroy();
   }
 
@@ -244,9 +244,10 @@ export class VirtualHost implements QueueEvents, DelayedExchangeHost {
       b.source.removeBinding(b);
       this.#maybeAutoDeleteExchange(b.source);
     }
-    // Definitions first: a crash in between leaves an orphaned message directory, which the next
-    // start removes, never a queue that comes back with the messages of a deleted one.
-    if (q.durable && !q.exclusive) this.#host.topologyChanged();
+    // Definitions first, saved now (not coalesced): a crash in between leaves an orphaned message
+    // directory, which the next start removes, never a queue that comes back with part of the
+    // messages of a deleted one.
+    if (q.durable && !q.exclusive) this.#host.definitionsChanged();
     return q.destroy();
   }
 

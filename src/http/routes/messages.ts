@@ -27,6 +27,8 @@ import { countGet, QueueStats } from '../../core/stats/counters.js';
 export function publishFromJson(v: VirtualHost, ex: Exchange, body: Record<string, unknown>, user: string,
   commit: GroupCommit): { routed: boolean; durable: Promise<boolean> } {
   const routingKey = stringField(body, 'routing_key');
+  // An AMQP routing key is a shortstr: consumers could not be sent a longer one.
+  if (Buffer.byteLength(routingKey) > 255) throw badRequest(`routing_key is ${Buffer.byteLength(routingKey)} bytes long; the most is 255`);
   const payload = stringField(body, 'payload');
   const encoding = stringField(body, 'payload_encoding', 'string');
   if (encoding !== 'string' && encoding !== 'base64') throw badRequest(`payload_encoding must be "string" or "base64", got ${JSON.stringify(encoding)}`);
