@@ -34,7 +34,7 @@ const scratch = new Writer(4096);
  */
 export class Outbox {
   readonly #socket: Socket;
-  #slab = EMPTY; // allocated on the first write (an idle connection holds none)
+  #slab = EMPTY; // allocated on the first write (the handshake makes one)
   #start = 0; // first byte of the slab not yet handed to the socket
   #pos = 0; // next free byte
   readonly #pending: Buffer[] = [];
