@@ -68,6 +68,9 @@ describe('invalid queue arguments → 406 naming the argument', () => {
       await expectInvalid(conn, 'x-dead-letter-routing-key', { 'x-dead-letter-routing-key': 'k' }, 'routing_key_but_no_dlx_defined');
       await expectInvalid(conn, 'x-dead-letter-routing-key',
         { 'x-dead-letter-exchange': 'dlx', 'x-dead-letter-routing-key': typed('long', 5) }, '{unacceptable_type,long}');
+      // Longer than a shortstr: a dead-lettered message could not be delivered with it.
+      await expectInvalid(conn, 'x-dead-letter-routing-key',
+        { 'x-dead-letter-exchange': 'dlx', 'x-dead-letter-routing-key': 'k'.repeat(256) }, '"routing key of 256 bytes, longer than 255"');
     });
   });
 

@@ -41,7 +41,12 @@ const CHECKS: Record<string, Check> = {
   'x-queue-type': (v) => checkOneOf(v, ['classic', 'quorum'], (s) => `"unsupported queue type '${s}'"`),
   'x-expires': (v) => checkInteger(v, 1, MAX_EXPIRY_MS),
   'x-message-ttl': (v) => checkInteger(v, 0, MAX_EXPIRY_MS),
-  'x-dead-letter-routing-key': checkString,
+  // Warren's own length check (RabbitMQ takes any longstr): dead-lettered messages are delivered
+  // with this routing key, and a delivery's routing key is a shortstr.
+  'x-dead-letter-routing-key': (v) => {
+    const n = Buffer.byteLength(stringArg(v) ?? '');
+    return checkString(v) ?? (n > 255 ? `"routing key of ${n} bytes, longer than 255"` : undefined);
+  },
   'x-max-length': (v) => checkInteger(v, 0, Number.MAX_SAFE_INTEGER),
   'x-max-length-bytes': (v) => checkInteger(v, 0, Number.MAX_SAFE_INTEGER),
   'x-max-priority': (v) => {
