@@ -76,6 +76,18 @@ describe('bad input', () => {
     await expectConnectionClose(c, 501, /exceeds the 4 bytes/);
   });
 
+  test('a truncated property list → 502 SYNTAX_ERROR, offsets counted from the properties', async () => {
+    const c = await RawClient.open(b.port);
+    // content-type flag set, its shortstr says 10 bytes, 2 follow; sent in the publish's chunk.
+    const props = Buffer.from([0x80, 0x00, 10, 0x61, 0x62]);
+    const payload = Buffer.alloc(12 + props.length);
+    payload.writeUInt16BE(60, 0);
+    payload.writeBigUInt64BE(1n, 4);
+    props.copy(payload, 12);
+    c.write(Buffer.concat([methodBytes(1, { id: M.BASIC_PUBLISH, exchange: '', routingKey: 'bystander' }), frame(2, 1, payload)]));
+    await expectConnectionClose(c, 502, /needed 10 byte\(s\) at offset 3, only 2 left/);
+  });
+
   test('an unknown class/method → 540 NOT_IMPLEMENTED', async () => {
     const c = await RawClient.open(b.port);
     const payload = Buffer.from([0, 99, 0, 1]);

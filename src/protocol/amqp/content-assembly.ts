@@ -44,7 +44,13 @@ export class ContentAssembly {
       throw new BrokerError(PRECONDITION_FAILED, `message size ${bodySize} is larger than configured max size ${MAX_MESSAGE_SIZE}`);
     }
     const propsAt = start + CONTENT_HEADER_PROPERTIES_AT;
-    validateProperties(buf, propsAt, end);
+    try {
+      validateProperties(buf, propsAt, end);
+    } catch (err) {
+      // Again on a view, so the error's offsets count from the property bytes, not the socket chunk.
+      validateProperties(buf.subarray(propsAt, end));
+      throw err;
+    }
     const propsLength = end - propsAt;
     const content = Buffer.allocUnsafe(propsLength + bodySize);
     copyBytes(buf, propsAt, content, 0, propsLength);
