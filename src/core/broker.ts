@@ -63,7 +63,7 @@ export class Broker implements VhostHost {
   /** Memory and disk alarms (set by whoever runs the broker; absent in bare unit tests). */
   alarms: ResourceAlarms | undefined;
   readonly #definitions: DefinitionsStore;
-  /** A change not saved yet (definitionsChanged). */
+  /** A change not saved yet (topologyChanged saves at the end of the turn or before a reply). */
   #definitionsDirty = false;
   #loading = false;
   #closed = false;
