@@ -167,6 +167,14 @@ describe('queues', () => {
     for (const k of ['messages', 'messages_ready', 'messages_unacknowledged', 'consumers', 'memory']) assert.equal(typeof r.body[k], 'number', k);
     assert.equal((await api('PUT', `/api/queues/%2F/${q}`, { body: { durable: false } })).status, 400);
     assert.equal((await api('PUT', `/api/queues/%2F/${qname('q')}`, { body: { arguments: { 'x-max-length': 'lots' } } })).status, 400);
+    // Names longer than an AMQP shortstr could never reach a client.
+    const long = 'n'.repeat(256);
+    const q256 = await api('PUT', `/api/queues/%2F/${long}`, { body: {} });
+    assert.equal(q256.status, 400);
+    assert.match(q256.body.reason, /queue name is 256 bytes long; the most is 255/);
+    assert.equal((await api('PUT', `/api/exchanges/%2F/${long}`, { body: { type: 'direct' } })).status, 400);
+    assert.equal((await api('PUT', `/api/queues/%2F/${'n'.repeat(255)}`, { body: { durable: false } })).status, 201);
+    assert.equal((await api('DELETE', `/api/queues/%2F/${'n'.repeat(255)}`)).status, 204);
     assert.equal((await api('PUT', `/api/queues/%2F/${qname('q')}`, { text: '{not json' })).status, 400);
     assert.ok((await api('GET', '/api/queues')).body.some((x: { name: string }) => x.name === q));
     assert.ok((await api('GET', '/api/queues/%2F')).body.some((x: { name: string }) => x.name === q));

@@ -58,6 +58,16 @@ export function exchangeNameParam(raw: string | undefined): string {
   return raw === 'amq.default' ? '' : raw ?? '';
 }
 
+/**
+ * A name for a new exchange or queue: AMQP clients receive names as shortstrs (at most 255 bytes),
+ * so a longer one is refused with 400 rather than created unusable.
+ */
+export function declarableName(name: string, what: 'exchange' | 'queue'): string {
+  const n = Buffer.byteLength(name);
+  if (n > 255) throw badRequest(`${what} name is ${n} bytes long; the most is 255`);
+  return name;
+}
+
 /** RabbitMQ's default management.http.max_body_size: definitions files and publishes up to this. */
 export const MAX_BODY_BYTES = 20 * 1024 * 1024;
 

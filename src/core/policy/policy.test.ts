@@ -48,6 +48,7 @@ describe('policy validation', () => {
     refused({ definition: { overflow: 'drop-tail' } }, "'overflow'", 'drop-tail', 'invalid_overflow');
     refused({ definition: { 'queue-mode': 'eager' } }, "'queue-mode'", 'eager');
     refused({ definition: { 'dead-letter-exchange': 5 } }, "'dead-letter-exchange'", 'invalid type');
+    refused({ definition: { 'dead-letter-routing-key': 'k'.repeat(256) } }, "'dead-letter-routing-key'", 'routing key of 256 bytes, longer than 255');
     refused({ definition: { 'alternate-exchange': true } }, "'alternate-exchange'", 'must be a string');
     refused({ definition: { 'max-length': { type: 'I', value: 5 } } }, "'max-length'", 'must be a JSON number, string or boolean');
     refused({ definition: { 'max-length': null } }, "'max-length'");

@@ -2,7 +2,7 @@ import type { Hono } from 'hono';
 import type { Exchange } from '../../core/exchange/exchange.js';
 import type { VirtualHost } from '../../core/vhost.js';
 import type { ApiContext, ApiCtx, ApiEnv } from '../api-context.js';
-import { accessOf, boolField, exchangeNameParam, jsonBody, queryFlag, stringField, vhostParam } from '../api-context.js';
+import { accessOf, boolField, declarableName, exchangeNameParam, jsonBody, queryFlag, stringField, vhostParam } from '../api-context.js';
 import { HttpError, notFound } from '../errors.js';
 import { jsonToTable } from '../json-values.js';
 import { sendList } from '../list-query.js';
@@ -35,7 +35,7 @@ export function exchangeRoutes(app: Hono<ApiEnv>, ctx: ApiContext): void {
     const v = vhostParam(c, ctx);
     c.get('principal').requireWrite(v.name);
     const body = await jsonBody(c);
-    const name = exchangeNameParam(c.req.param('name'));
+    const name = declarableName(exchangeNameParam(c.req.param('name')), 'exchange');
     const existed = v.exchanges.has(name);
     const args = jsonToTable(body.arguments, 'arguments');
     accessOf(c, ctx, v.name).checkExchangeDeclare(name, args, !existed);

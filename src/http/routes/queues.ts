@@ -2,7 +2,7 @@ import type { Hono } from 'hono';
 import type { Queue } from '../../core/queue/queue.js';
 import type { VirtualHost } from '../../core/vhost.js';
 import type { ApiContext, ApiCtx, ApiEnv } from '../api-context.js';
-import { accessOf, boolField, jsonBody, queryFlag, vhostParam } from '../api-context.js';
+import { accessOf, boolField, declarableName, jsonBody, queryFlag, vhostParam } from '../api-context.js';
 import { badRequest, notFound } from '../errors.js';
 import { jsonToTable } from '../json-values.js';
 import { sendList } from '../list-query.js';
@@ -41,7 +41,7 @@ export function queueRoutes(app: Hono<ApiEnv>, ctx: ApiContext): void {
   app.put('/api/queues/:vhost/:name', async (c) => {
     const v = writable(c);
     const body = await jsonBody(c);
-    const name = c.req.param('name');
+    const name = declarableName(c.req.param('name'), 'queue');
     // An exclusive queue belongs to a connection; over HTTP there is none to own it (RabbitMQ refuses too).
     if (boolField(body, 'exclusive', false)) throw badRequest('exclusive queues cannot be declared over HTTP');
     const existed = v.queues.has(name);
