@@ -1,4 +1,3 @@
-import { randomBytes } from 'node:crypto';
 import type { VhostAccess } from '../../core/auth/access.js';
 import { BrokerError } from '../../core/broker-error.js';
 import type { Exchange } from '../../core/exchange/exchange.js';
@@ -11,7 +10,7 @@ import { FRAME_BODY, FRAME_HEADER, FRAME_METHOD } from './codec/frame-types.js';
 import type { AmqpMethod } from './codec/methods.generated.js';
 import * as M from './codec/methods.generated.js';
 import { F_EXPIRATION, F_REPLY_TO, F_USER_ID, hasPropertyFlag } from './codec/properties.js';
-import { checkExpiration, consumerPriority } from './publish-checks.js';
+import { checkExpiration } from './publish-checks.js';
 import { PublishArgs } from './publish-args.js';
 import { ContentAssembly } from './content-assembly.js';
 import type { AmqpConnection } from './connection.js';
@@ -21,6 +20,7 @@ import { ChannelConsumer, Deliveries } from './deliveries.js';
 import type { ReplyTarget } from './direct-reply-to.js';
 import { deliverReply, REPLY_TO_PREFIX, REPLY_TO_QUEUE, ReplyConsumer } from './direct-reply-to.js';
 import { handleTopologyMethod } from './channel-topology.js';
+import { onCancel, onConsume, onGet, onQos } from './channel-consuming.js';
 import { traceDelivered, tracePublished } from './tracing.js';
 import type { ConfirmTarget } from './publisher-confirms.js';
 import { PublisherConfirms } from './publisher-confirms.js';
@@ -28,7 +28,7 @@ import type { CommitWaiter } from '../../store/segment/group-commit.js';
 import type { QueueEntry } from '../../store/queue-store.js';
 import type { Outbox } from './outbox.js';
 import {
-  ACCESS_REFUSED, CHANNEL_ERROR, COMMAND_INVALID, FRAME_ERROR, NO_ROUTE, NOT_ALLOWED, NOT_FOUND, NOT_IMPLEMENTED,
+  ACCESS_REFUSED, CHANNEL_ERROR, COMMAND_INVALID, FRAME_ERROR, NO_ROUTE, NOT_FOUND, NOT_IMPLEMENTED,
   PRECONDITION_FAILED, RESOURCE_ERROR, UNEXPECTED_FRAME,
 } from './reply-codes.js';
 
@@ -65,7 +65,8 @@ export class Channel implements DeliveryChannel, ReplyTarget, ConfirmTarget, Com
   #txEpoch = 0;
   /** Frames that arrived while the channel waits for the disk (tx.commit, or close with confirms owed). */
   #deferred: { type: number; payload: Buffer }[] | null = null;
-  #replyConsumer: ReplyConsumer | undefined;
+  /** The direct reply-to consumer (basic.consume on amq.rabbitmq.reply-to), if any. */
+  replyConsumer: ReplyConsumer | undefined;
   #publishArgs: PublishArgs | undefined;
 
   constructor(conn: AmqpConnection, id: number) {
@@ -166,10 +167,10 @@ export class Channel implements DeliveryChannel, ReplyTarget, ConfirmTarget, Com
       case M.BASIC_ACK: return this.#settle(m.deliveryTag, m.multiple, false, false);
       case M.BASIC_NACK: return this.#settle(m.deliveryTag, m.multiple, true, m.requeue);
       case M.BASIC_REJECT: return this.#settle(m.deliveryTag, false, true, m.requeue);
-      case M.BASIC_CONSUME: return this.#onConsume(m);
-      case M.BASIC_CANCEL: return this.#onCancel(m);
-      case M.BASIC_GET: return this.#onGet(m);
-      case M.BASIC_QOS: return this.#onQos(m);
+      case M.BASIC_CONSUME: return onConsume(this, m);
+      case M.BASIC_CANCEL: return onCancel(this, m);
+      case M.BASIC_GET: return onGet(this, m);
+      case M.BASIC_QOS: return onQos(this, m);
       case M.BASIC_RECOVER:
         this.deliveries.recover(m.requeue);
         out.writeMethod(this.id, { id: M.BASIC_RECOVER_OK });
@@ -353,8 +354,8 @@ export class Channel implements DeliveryChannel, ReplyTarget, ConfirmTarget, Com
   /** A request asks for a direct reply (reply_to = amq.rabbitmq.reply-to): needs our reply consumer. */
   #rewriteReplyTo(message: Message): void {
     if (message.properties.replyTo !== REPLY_TO_QUEUE) return;
-    if (!this.#replyConsumer) throw new BrokerError(PRECONDITION_FAILED, 'fast reply consumer does not exist');
-    this.#replyConsumer.rewriteReplyTo(message);
+    if (!this.replyConsumer) throw new BrokerError(PRECONDITION_FAILED, 'fast reply consumer does not exist');
+    this.replyConsumer.rewriteReplyTo(message);
   }
 
   nextDeliveryTag(): number {
@@ -362,64 +363,6 @@ export class Channel implements DeliveryChannel, ReplyTarget, ConfirmTarget, Com
   }
 
   // ---- consumers and acks ----
-
-  #onConsume(m: M.BasicConsume): void {
-    const queueName = m.queue === '' ? this.#lastQueueName() : m.queue;
-    const tag = m.consumerTag === '' ? `amq.ctag-${randomBytes(16).toString('base64url')}` : m.consumerTag;
-    if (this.consumers.has(tag) || this.#replyConsumer?.tag === tag) {
-      throw new AmqpError(NOT_ALLOWED, `attempt to reuse consumer tag '${tag}'`);
-    }
-    if (queueName === REPLY_TO_QUEUE) {
-      if (this.#replyConsumer) throw new BrokerError(PRECONDITION_FAILED, 'reply consumer already set');
-      this.#replyConsumer = new ReplyConsumer(this.vhost, this, tag, m.noAck);
-      if (!m.nowait) this.conn.outbox.writeMethod(this.id, { id: M.BASIC_CONSUME_OK, consumerTag: tag });
-      return;
-    }
-    this.access.check('read', 'queue', queueName);
-    const queue = this.vhost.getQueue(queueName, this.conn);
-    queue.assertCanConsume(m.exclusive);
-    const consumer = new ChannelConsumer(this.deliveries, queue, tag, m.noAck, m.exclusive, consumerPriority(m.arguments, `queue '${queue.name}' in vhost '${this.vhost.name}'`));
-    this.consumers.set(tag, consumer);
-    // consume-ok goes out before the first delivery (§1.8.3.3)
-    if (!m.nowait) this.conn.outbox.writeMethod(this.id, { id: M.BASIC_CONSUME_OK, consumerTag: tag });
-    queue.addConsumer(consumer);
-  }
-
-  #onCancel(m: M.BasicCancel): void {
-    const consumer = this.consumers.get(m.consumerTag);
-    if (consumer) {
-      this.consumers.delete(m.consumerTag);
-      consumer.queue.removeConsumer(consumer);
-    } else if (this.#replyConsumer?.tag === m.consumerTag) {
-      this.#replyConsumer.cancel();
-      this.#replyConsumer = undefined;
-    }
-    if (!m.nowait) this.conn.outbox.writeMethod(this.id, { id: M.BASIC_CANCEL_OK, consumerTag: m.consumerTag });
-  }
-
-  #onGet(m: M.BasicGet): void {
-    const queueName = m.queue === '' ? this.#lastQueueName() : m.queue;
-    this.access.check('read', 'queue', queueName);
-    const queue = this.vhost.getQueue(queueName, this.conn);
-    const entry = queue.get();
-    if (!entry) {
-      this.conn.outbox.writeMethod(this.id, { id: M.BASIC_GET_EMPTY });
-      return;
-    }
-    const tag = this.deliveries.trackGet(queue, entry, m.noAck);
-    const msg = entry.message;
-    this.conn.outbox.writeGetOk(this.id, tag, entry.redelivered, msg.exchange, msg.routingKey,
-      queue.messageCount, msg.rawProperties, msg.body);
-    if (this.vhost.tracing) traceDelivered(this, queue, entry);
-  }
-
-  #onQos(m: M.BasicQos): void {
-    if (m.prefetchSize !== 0) throw new AmqpError(NOT_IMPLEMENTED, `prefetch_size!=0 (${m.prefetchSize})`);
-    if (m.global) this.deliveries.channelPrefetch = m.prefetchCount;
-    else this.deliveries.consumerPrefetch = m.prefetchCount;
-    this.conn.outbox.writeMethod(this.id, { id: M.BASIC_QOS_OK });
-    this.resumeDeliveries();
-  }
 
   #settle(tag: number, multiple: boolean, reject: boolean, requeue: boolean): void {
     if (this.#tx) {
@@ -456,7 +399,9 @@ export class Channel implements DeliveryChannel, ReplyTarget, ConfirmTarget, Com
     }
   }
 
-  #lastQueueName(): string {
+  /** The queue a method names, or for "" the last one declared on this channel (404 when none). */
+  queueNameOrLast(name: string): string {
+    if (name !== '') return name;
     if (this.lastQueue === '') throw new BrokerError(NOT_FOUND, 'no previously declared queue');
     return this.lastQueue;
   }
@@ -489,8 +434,8 @@ export class Channel implements DeliveryChannel, ReplyTarget, ConfirmTarget, Com
     this.deliveries.requeueAll();
     for (const c of this.consumers.values()) c.queue.removeConsumer(c);
     this.consumers.clear();
-    this.#replyConsumer?.cancel();
-    this.#replyConsumer = undefined;
+    this.replyConsumer?.cancel();
+    this.replyConsumer = undefined;
   }
 
   #finish(): void {
