@@ -132,6 +132,8 @@ describe('importing a RabbitMQ definitions file', () => {
       [{ queues: [{ name: 'q', vhost: '/', arguments: { 'x-max-length': 'many' } }] }, /queue 'q'/],
       [{ bindings: [{ source: 'amq.direct', vhost: '/', destination: 'nope', destination_type: 'queue', routing_key: '' }] }, /does not exist/],
       [{ policies: [{ vhost: '/', name: 'p', pattern: '.*', definition: {} }] }, /policy 'p'/],
+      [{ queues: [{ name: 'q'.repeat(256), vhost: '/' }] }, /queue name is 256 bytes long; the most is 255/],
+      [{ exchanges: [{ name: 'x'.repeat(256), vhost: '/', type: 'direct' }] }, /exchange name is 256 bytes long/],
     ];
     for (const [body, reason] of cases) {
       const r = await api('POST', '/api/definitions', { body });

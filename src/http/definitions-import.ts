@@ -3,6 +3,7 @@ import type { VirtualHost } from '../core/vhost.js';
 import { createLogger } from '../log.js';
 import type { PermissionDefinition, UserDefinition } from './access-directory.js';
 import type { ApiContext } from './api-context.js';
+import { declarableName } from './api-context.js';
 import { badRequest } from './errors.js';
 import { jsonToTable } from './json-values.js';
 
@@ -106,7 +107,7 @@ export function importDefinitions(ctx: ApiContext, defs: Record<string, unknown>
     const name = str(e, 'name', what);
     // Exports from RabbitMQ may list the predeclared exchanges; they exist already.
     if (name === '' || name.startsWith('amq.')) continue;
-    step(what, () => v.declareExchange(name, str(e, 'type', what), {
+    step(what, () => v.declareExchange(declarableName(name, 'exchange'), str(e, 'type', what), {
       durable: bool(e, 'durable', what, true), autoDelete: bool(e, 'auto_delete', what, false),
       internal: bool(e, 'internal', what, false), arguments: jsonToTable(e.arguments, `${what} arguments`),
     }, false));
@@ -115,7 +116,7 @@ export function importDefinitions(ctx: ApiContext, defs: Record<string, unknown>
     const what = `queue '${String(q.name)}'`;
     const v = vhostOf(q, what);
     const name = str(q, 'name', what);
-    step(what, () => v.declareQueue(name, {
+    step(what, () => v.declareQueue(declarableName(name, 'queue'), {
       durable: bool(q, 'durable', what, true), exclusive: false, autoDelete: bool(q, 'auto_delete', what, false),
       arguments: jsonToTable(q.arguments, `${what} arguments`),
     }, false, null));
